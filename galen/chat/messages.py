@@ -1,0 +1,100 @@
+"""OpenAI chat messages -> the plain dicts that chat templates expect.
+
+What changes on the way: `developer` becomes `system`; text-only content parts are joined into
+one string; `reasoning` and `reasoning_content` both become `reasoning_content` (the name
+Qwen-style templates read); tool-call arguments given as JSON strings are decoded into objects,
+because templates iterate over them. Image and video parts are refused for models without a
+vision encoder.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from galen.errors import BadRequest
+
+ROLES = ("system", "developer", "user", "assistant", "tool")
+MEDIA_PARTS = ("image_url", "video_url", "image", "video", "input_audio")
+
+
+def _content_text(content: Any, where: str, vision: bool) -> Any:
+    """A string stays a string; a list of text parts becomes one string; media parts stay parts."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    if not isinstance(content, list):
+        raise BadRequest(where, "must be a string or a list of content parts")
+    texts: list[str] = []
+    has_media = False
+    for i, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
+            texts.append(str(part.get("text", "")))
+        elif kind in MEDIA_PARTS:
+            if not vision:
+                raise BadRequest(
+                    f"{where}[{i}]",
+                    f"this model has no vision encoder, so it cannot take '{kind}' input; "
+                    "send text only, or serve a vision model",
+                    code="model_has_no_vision",
+                )
+            has_media = True
+        else:
+            raise BadRequest(f"{where}[{i}].type", f"unknown content part type {kind!r}")
+    return content if has_media else "".join(texts)
+
+
+def _decode_arguments(arguments: Any, where: str) -> Any:
+    if not isinstance(arguments, str):
+        return arguments
+    try:
+        return json.loads(arguments) if arguments.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise BadRequest(where, f"tool call arguments are not valid JSON: {exc}") from exc
+
+
+def _tool_calls(calls: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    out = []
+    for i, call in enumerate(calls):
+        function = dict(call.get("function") or {})
+        if not function.get("name"):
+            raise BadRequest(f"{where}[{i}].function.name", "is required")
+        function["arguments"] = _decode_arguments(
+            function.get("arguments"), f"{where}[{i}].function.arguments"
+        )
+        out.append({"id": call.get("id"), "type": "function", "function": function})
+    return out
+
+
+def _assistant(message: dict[str, Any], out: dict[str, Any], where: str) -> None:
+    reasoning = message.get("reasoning_content")
+    if reasoning is None:
+        reasoning = message.get("reasoning")
+    if reasoning is not None:
+        out["reasoning_content"] = reasoning
+    if message.get("tool_calls"):
+        out["tool_calls"] = _tool_calls(message["tool_calls"], f"{where}.tool_calls")
+
+
+def normalize_messages(messages: list[dict[str, Any]], vision: bool = False) -> list[dict[str, Any]]:
+    """Validate and convert a request's messages; errors name the offending field."""
+    if not messages:
+        raise BadRequest("messages", "must contain at least one message")
+    out = []
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        role = message.get("role")
+        if role not in ROLES:
+            raise BadRequest(f"{where}.role", f"must be one of {', '.join(ROLES)}, not {role!r}")
+        item: dict[str, Any] = {
+            "role": "system" if role == "developer" else role,
+            "content": _content_text(message.get("content"), f"{where}.content", vision),
+        }
+        if role == "assistant":
+            _assistant(message, item, where)
+        elif role == "tool":
+            item["tool_call_id"] = message.get("tool_call_id")
+            if message.get("name"):
+                item["name"] = message["name"]
+        out.append(item)
+    return out
