@@ -1,0 +1,82 @@
+"""The engine interface: a prompt goes in, text comes out as it is sampled.
+
+Engines know nothing about chat: messages, templates, thinking and tool calls live in
+`galen.chat`, so every engine behaves the same. An engine only turns a prompt (text or token
+ids) into streamed text under sampling parameters, and counts tokens.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from galen.engine.sampling import SamplingParams
+
+FinishReason = Literal["stop", "length"]
+
+
+@dataclass
+class GenerationRequest:
+    """One completion. `json_schema` constrains the output where the engine supports it."""
+
+    prompt: str | list[int]
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    json_schema: dict[str, Any] | None = None
+
+
+@dataclass
+class Chunk:
+    """A piece of generated text. The last chunk of a stream has `finish_reason` and usage."""
+
+    text: str
+    finish_reason: FinishReason | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What a client may ask of an engine before sending work."""
+
+    name: str
+    model_id: str
+    context_length: int
+    max_concurrency: int = 1
+    supports_json_schema: bool = False
+
+
+class Engine(ABC):
+    """Prompt -> streamed text. Implementations must be safe to call from several threads."""
+
+    info: EngineInfo
+
+    @abstractmethod
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids of `text` as the model sees it (special tokens parsed, no BOS added)."""
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    @abstractmethod
+    def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
+        """Yield text as it is generated; closing the iterator early cancels the generation."""
+
+    def generate(self, request: GenerationRequest) -> Chunk:
+        """The whole completion as one chunk (finish reason and usage of the last one)."""
+        parts: list[str] = []
+        last = Chunk(text="")
+        for chunk in self.stream(request):
+            parts.append(chunk.text)
+            last = chunk
+        return Chunk("".join(parts), last.finish_reason, last.prompt_tokens, last.completion_tokens)
+
+    def close(self) -> None:  # noqa: B027 - engines without resources need not override it
+        """Free the model; the engine is unusable afterwards."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,250 @@
+"""Chat on top of any engine: messages in, reasoning / content / tool calls out.
+
+This is the one place where a chat turn becomes engine calls, so every engine behaves the same:
+the prompt is rendered with the model's template (`chat.template`), the output is split by the
+one parser (`chat.parser`), and two features that need more than one engine call live here:
+
+- `thinking_budget`: reasoning is generated up to the budget; if the think block is still open,
+  galen closes it and lets the model answer.
+- forced tool calls (`tool_choice` required or named): after the reasoning, the call's opening
+  is appended and the model completes it (see `chat.tool_choice`).
+
+Each extra call continues the same text, so llama.cpp's and vLLM's prompt caches make it cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from galen.chat.messages import normalize_messages
+from galen.chat.parser import Delta, OutputParser, ParsedOutput
+from galen.chat.template import ChatTemplate
+from galen.chat.tool_choice import ForcedCall, forced_call, validate_tool_choice
+from galen.chat.tool_prompt import template_renders_tools, with_tool_instructions
+from galen.engine.base import Engine, FinishReason, GenerationRequest
+from galen.engine.sampling import PRESETS, SamplingParams
+from galen.errors import BadRequest, ContextWindowExceeded, ModelLoadError
+from galen.models.source import ModelSource
+
+
+@dataclass
+class ChatRequest:
+    """One chat turn, already validated at the API boundary."""
+
+    messages: list[dict[str, Any]]
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = "auto"
+    parallel_tool_calls: bool = True
+    enable_thinking: bool | None = None
+    preserve_thinking: bool | None = None
+    template_kwargs: dict[str, Any] = field(default_factory=dict)
+    thinking_budget: int | None = None
+
+
+@dataclass
+class Prompt:
+    text: str
+    tokens: int
+    thinking: bool
+    starts_in_reasoning: bool
+    tools: list[dict[str, Any]] | None
+
+
+@dataclass
+class Prepared:
+    request: ChatRequest
+    prompt: Prompt
+    budget: int  # completion tokens allowed: max_tokens, or what is left of the window
+
+
+@dataclass
+class ChatEvent:
+    """A streamed piece; the last event has `finish_reason` and token counts."""
+
+    delta: Delta
+    finish_reason: FinishReason | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    output: ParsedOutput | None = None  # the whole parsed output, on the last event only
+
+
+@dataclass
+class ChatResult:
+    output: ParsedOutput
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ChatEngine:
+    """An engine plus what its model's files say about chat (template, family profile)."""
+
+    def __init__(self, engine: Engine, source: ModelSource) -> None:
+        if not source.chat_template:
+            raise ModelLoadError(f"{source.model_id} has no chat template; pass --chat-template")
+        self.engine = engine
+        self.source = source
+        self.profile = source.profile
+        self.template = ChatTemplate(source.chat_template, source.bos_token, source.eos_token)
+
+    # -- prompt ---------------------------------------------------------------------------
+    def thinking_enabled(self, request: ChatRequest) -> bool:
+        wanted = request.enable_thinking
+        if wanted is None:
+            wanted = request.template_kwargs.get("enable_thinking")
+        if wanted is None:
+            wanted = self.profile.thinks_by_default
+        return bool(wanted) and self.profile.supports_thinking
+
+    def default_sampling(self, thinking: bool) -> SamplingParams:
+        return PRESETS[self.profile.default_preset(thinking)]
+
+    def _tools_for(self, request: ChatRequest) -> list[dict[str, Any]] | None:
+        validate_tool_choice(request.tool_choice, request.tools)
+        if not request.tools or request.tool_choice == "none":
+            return None
+        if not self.profile.supports_tools:
+            raise BadRequest("tools", f"the {self.profile.family} model family has no tool-call format")
+        return request.tools
+
+    def render(self, request: ChatRequest) -> Prompt:
+        thinking = self.thinking_enabled(request)
+        tools = self._tools_for(request)
+        messages = normalize_messages(request.messages, vision=self.source.vision)
+        if tools and not template_renders_tools(self.template.source):
+            messages = with_tool_instructions(messages, tools, self.profile.tool_format)  # type: ignore[arg-type]
+        kwargs = {**request.template_kwargs, "enable_thinking": thinking}
+        if request.preserve_thinking is not None:
+            kwargs["preserve_thinking"] = request.preserve_thinking
+        text = self.template.render(messages, tools=tools, **kwargs)
+        think = self.profile.think
+        opens = bool(thinking and think and text.rstrip().endswith(think.open))
+        return Prompt(text, self.engine.count_tokens(text), thinking, opens, tools)
+
+    def _budget(self, prompt: Prompt, sampling: SamplingParams) -> int:
+        """Tokens the answer may use. A max_tokens past the window is clamped to what is left
+        (the card asks for 81,920 tokens; a small model's window is smaller); a prompt that
+        leaves no room at all is an error."""
+        room = self.engine.info.context_length - prompt.tokens
+        if room < 1:
+            raise ContextWindowExceeded(
+                prompt.tokens, sampling.max_tokens or 0, self.engine.info.context_length
+            )
+        return min(sampling.max_tokens or room, room)
+
+    def prepare(self, request: ChatRequest) -> Prepared:
+        """Render and check a request before any token is generated, so errors come first."""
+        prompt = self.render(request)
+        return Prepared(request, prompt, self._budget(prompt, request.sampling))
+
+    # -- generation -----------------------------------------------------------------------
+    def run(self, prepared: Prepared, seed: int | None = None) -> Iterator[ChatEvent]:
+        """Generate one choice; `seed` overrides the request's (for `n` > 1)."""
+        request = prepared.request
+        if seed is not None:
+            request = replace(request, sampling=replace(request.sampling, seed=seed))
+        yield from _Run(self, request, prepared.prompt, prepared.budget).events()
+
+    def stream(self, request: ChatRequest) -> Iterator[ChatEvent]:
+        yield from self.run(self.prepare(request))
+
+    def complete(self, request: ChatRequest) -> ChatResult:
+        """The same events as `stream`, gathered: streamed and non-streamed output are equal."""
+        last = ChatEvent(Delta())
+        for event in self.stream(request):
+            last = event
+        assert last.output is not None, "a chat stream always ends with the parsed output"
+        return ChatResult(
+            last.output, last.finish_reason or "stop", last.prompt_tokens, last.completion_tokens
+        )
+
+
+class _Run:
+    """One generation: up to three engine calls (reasoning, forced call, answer) on one text."""
+
+    def __init__(self, chat: ChatEngine, request: ChatRequest, prompt: Prompt, budget: int) -> None:
+        self.chat, self.request, self.prompt, self.budget = chat, request, prompt, budget
+        profile = chat.profile
+        self.parser = OutputParser(
+            think=profile.think,
+            starts_in_reasoning=prompt.starts_in_reasoning,
+            tool_format=profile.tool_format,
+            tools=prompt.tools,
+        )
+        self.generated = ""
+        self.used = 0
+        self.finish: FinishReason = "stop"
+        self.forced = (
+            forced_call(request.tool_choice, prompt.tools, profile.tool_format) if prompt.tools else None
+        )
+
+    def events(self) -> Iterator[ChatEvent]:
+        think = self.chat.profile.think
+        if self.prompt.starts_in_reasoning and think and (self.request.thinking_budget or self.forced):
+            limit = min(self.request.thinking_budget or self.budget, self.budget)
+            yield from self._call(limit, stop_after=think.close)
+            if think.close not in self.generated:
+                if self.left <= 0 and not self.forced:
+                    yield from self._end()
+                    return
+                yield from self._inject(f"\n{think.close}\n\n")
+        if self.forced:
+            yield from self._forced(self.forced)
+        elif self.left > 0:
+            yield from self._call(self.left)
+        yield from self._end()
+
+    @property
+    def left(self) -> int:
+        return self.budget - self.used
+
+    def _forced(self, call: ForcedCall) -> Iterator[ChatEvent]:
+        yield from self._inject(call.prefix)
+        schema = call.json_schema if self.chat.engine.info.supports_json_schema else None
+        yield from self._call(max(self.left, 1), schema=schema, extra_stop=call.stop)
+        yield from self._inject(call.suffix)
+
+    def _inject(self, text: str) -> Iterator[ChatEvent]:
+        """Text galen writes on the model's behalf; parsed exactly like generated text."""
+        self.generated += text
+        delta = self.parser.feed(text)
+        if delta:
+            yield ChatEvent(delta)
+
+    def _call(
+        self,
+        max_tokens: int,
+        *,
+        stop_after: str | None = None,
+        schema: dict[str, Any] | None = None,
+        extra_stop: tuple[str, ...] = (),
+    ) -> Iterator[ChatEvent]:
+        sampling = self.request.sampling
+        sampling = sampling.updated(max_tokens=max_tokens, stop=tuple(sampling.stop) + extra_stop)
+        request = GenerationRequest(self.prompt.text + self.generated, sampling, schema)
+        start = len(self.generated)
+        stream = self.chat.engine.stream(request)
+        try:
+            for chunk in stream:
+                self.generated += chunk.text
+                if chunk.finish_reason:
+                    self.finish = chunk.finish_reason
+                    self.used += chunk.completion_tokens or self.chat.engine.count_tokens(
+                        self.generated[start:]
+                    )
+                delta = self.parser.feed(chunk.text)
+                if delta:
+                    yield ChatEvent(delta)
+                if stop_after and stop_after in self.generated[start:] and not chunk.finish_reason:
+                    self.used += self.chat.engine.count_tokens(self.generated[start:])
+                    self.finish = "stop"
+                    break
+        finally:
+            stream.close()
+
+    def _end(self) -> Iterator[ChatEvent]:
+        delta = self.parser.finish()
+        yield ChatEvent(delta, self.finish, self.prompt.tokens, self.used, self.parser.result())

@@ -1,0 +1,151 @@
+"""llama.cpp on the CPU, through the prebuilt `xllamacpp` wheel.
+
+xllamacpp embeds llama.cpp's server: requests go in as JSON and come back through a callback,
+one call per streamed chunk, with continuous batching across `parallel` slots. The server also
+listens on a loopback port; galen uses it only for `/tokenize` and protects it with a random
+API key, so nothing else on the machine can drive it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from galen.engine.base import Chunk, Engine, EngineInfo, GenerationRequest
+from galen.errors import BadRequest, ContextWindowExceeded, EngineError, ModelLoadError
+
+_DONE = object()
+
+
+def _body(request: GenerationRequest, stream: bool) -> dict[str, Any]:
+    """The llama.cpp request: every sampling value explicit, since its defaults differ from ours."""
+    s = request.sampling
+    body: dict[str, Any] = {
+        "prompt": request.prompt,
+        "stream": stream,
+        "temperature": s.temperature,
+        "top_p": s.top_p,
+        "top_k": s.top_k,
+        "min_p": s.min_p,
+        "presence_penalty": s.presence_penalty,
+        "frequency_penalty": s.frequency_penalty,
+        "repeat_penalty": s.repetition_penalty,
+        "stop": list(s.stop),
+        "max_tokens": s.max_tokens if s.max_tokens is not None else -1,
+        "cache_prompt": True,
+    }
+    if s.seed is not None:
+        body["seed"] = s.seed
+    if request.json_schema is not None:
+        body["json_schema"] = request.json_schema
+    return body
+
+
+def _raise_for(error: dict[str, Any]) -> None:
+    message = str(error.get("message", error))
+    if error.get("type") == "exceed_context_size_error":
+        raise ContextWindowExceeded(int(error.get("n_prompt_tokens", 0)), 0, int(error.get("n_ctx", 0)))
+    if int(error.get("code", 500)) == 400:
+        raise BadRequest(None, f"the engine rejected the request: {message}")
+    raise EngineError(f"llama.cpp failed: {message}")
+
+
+class LlamaCppEngine(Engine):
+    """A GGUF model served by llama.cpp with `parallel` concurrent slots."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        model_id: str | None = None,
+        context_length: int = 8192,
+        parallel: int = 4,
+        threads: int | None = None,
+    ) -> None:
+        import xllamacpp
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = context_length
+        params.n_parallel = parallel
+        params.kv_unified = True  # slots share one KV pool, so any slot may use the whole window
+        params.verbosity = -1
+        self._key = secrets.token_hex(16)
+        params.api_keys = [self._key]
+        n_threads = threads or max(1, os.cpu_count() or 1)
+        params.cpuparams.n_threads = n_threads
+        params.cpuparams_batch.n_threads = n_threads
+        try:
+            self._server = xllamacpp.Server(params)
+        except Exception as exc:
+            raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+        self._http = httpx.Client(
+            base_url=self._server.listening_address, headers={"Authorization": f"Bearer {self._key}"}
+        )
+        self.info = EngineInfo(
+            name="llama.cpp",
+            model_id=model_id or Path(path).stem,
+            context_length=context_length,
+            max_concurrency=parallel,
+            supports_json_schema=True,
+        )
+
+    def tokenize(self, text: str) -> list[int]:
+        response = self._http.post(
+            "/tokenize", json={"content": text, "add_special": False, "parse_special": True}
+        )
+        response.raise_for_status()
+        return response.json()["tokens"]
+
+    def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
+        chunks: queue.Queue[Any] = queue.Queue()
+        cancelled = threading.Event()
+
+        def on_chunk(data: bytes) -> bool:
+            # Bytes, not str: a token cut inside a multibyte character must not kill the stream.
+            chunks.put(json.loads(data.decode("utf-8", errors="replace")))
+            return cancelled.is_set()
+
+        def run() -> None:
+            try:
+                self._server.handle_completions(json.dumps(_body(request, True)).encode(), on_chunk)
+            except Exception as exc:  # surfaced to the consumer below
+                chunks.put(exc)
+            finally:
+                chunks.put(_DONE)
+
+        threading.Thread(target=run, daemon=True, name="llama.cpp-request").start()
+        try:
+            yield from self._chunks(chunks)
+        finally:
+            cancelled.set()
+
+    def _chunks(self, chunks: queue.Queue[Any]) -> Iterator[Chunk]:
+        while (item := chunks.get()) is not _DONE:
+            if isinstance(item, Exception):
+                raise EngineError(f"llama.cpp failed: {item}") from item
+            if "error" in item or "choices" not in item:
+                _raise_for(item.get("error", item))
+            choice = item["choices"][0] if item["choices"] else {}
+            usage = item.get("usage") or {}
+            yield Chunk(
+                text=choice.get("text") or "",
+                finish_reason=choice.get("finish_reason"),
+                prompt_tokens=usage.get("prompt_tokens"),
+                completion_tokens=usage.get("completion_tokens"),
+            )
+
+    def metrics_text(self) -> str:
+        return str(self._server.handle_metrics())
+
+    def close(self) -> None:
+        self._http.close()
+        self.__dict__.pop("_server", None)

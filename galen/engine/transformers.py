@@ -1,0 +1,353 @@
+"""An engine on Hugging Face transformers: any causal LM folder or GGUF file, on CPU or GPU.
+
+It is the reference engine: slow, but it runs every architecture transformers knows (the
+Qwen3.6 hybrid Gated DeltaNet included) and gives exact log-likelihoods for evaluation.
+Generation is a plain token loop over the KV cache rather than `model.generate`, so a stream
+can be cancelled between any two tokens and sampling matches the other engines' parameters.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from galen.engine.base import Chunk, Engine, EngineInfo, FinishReason, GenerationRequest
+from galen.engine.sampling import SamplingParams
+from galen.errors import ContextWindowExceeded, EngineError, ModelLoadError
+
+try:
+    import torch
+    import transformers
+except ImportError as exc:  # the hf extra is optional; say how to get it
+    raise ModelLoadError(
+        f"the transformers engine needs torch and transformers ({exc.name} is missing): "
+        "pip install 'galen[hf]'"
+    ) from exc
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _resolve_source(path: str | Path, gguf_file: str | None) -> tuple[Path, str | None]:
+    """(folder, gguf file name or None); a path to a .gguf file names both."""
+    path = Path(path).expanduser()
+    if gguf_file is None and path.suffix == ".gguf":
+        return path.parent, path.name
+    if gguf_file is not None and Path(gguf_file).is_absolute():
+        return Path(gguf_file).parent, Path(gguf_file).name
+    return path, gguf_file
+
+
+def _as_list(value: int | Sequence[int] | None) -> list[int]:
+    if value is None:
+        return []
+    return [int(value)] if isinstance(value, int) else [int(v) for v in value]
+
+
+class TransformersEngine(Engine):
+    """Prompt -> text with a transformers causal LM; one generation at a time."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        gguf_file: str | None = None,
+        model_id: str | None = None,
+        context_length: int | None = None,
+        device: str = "cpu",
+        dtype: str = "auto",
+        extra_eos: tuple[str, ...] = (),
+    ) -> None:
+        folder, gguf = _resolve_source(path, gguf_file)
+        source = folder / gguf if gguf else folder
+        if not source.exists():
+            raise ModelLoadError(f"no model at {source}")
+        self.device = torch.device(device)
+        self.tokenizer, self.model = self._load(folder, gguf, dtype)
+        config_context = getattr(self.model.config.get_text_config(), "max_position_embeddings", None)
+        ctx = context_length or config_context or 4096
+        self.info = EngineInfo(
+            name="transformers",
+            model_id=model_id or (Path(gguf).stem if gguf else folder.name),
+            context_length=int(ctx),
+            max_concurrency=1,
+            supports_json_schema=False,
+        )
+        self.eos_ids = self._eos_ids(extra_eos)
+        self._bos_prefix = self._tokenizer_bos()
+        self._lock = threading.Lock()
+
+    def _load(self, folder: Path, gguf: str | None, dtype: str) -> tuple[Any, Any]:
+        kwargs: dict[str, Any] = {"local_files_only": True}
+        if gguf:
+            kwargs["gguf_file"] = gguf
+        torch_dtype: Any = "auto" if dtype == "auto" else _DTYPES.get(dtype)
+        if torch_dtype is None:
+            raise ModelLoadError(f"unknown dtype {dtype!r}; choose auto, {', '.join(_DTYPES)}")
+        try:
+            tokenizer = transformers.AutoTokenizer.from_pretrained(folder, **kwargs)
+            model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **kwargs)
+        except (OSError, ValueError, KeyError, ImportError) as exc:
+            raise ModelLoadError(f"could not load {folder / (gguf or '')}: {exc}") from exc
+        return tokenizer, model.to(self.device).eval()
+
+    def _eos_ids(self, extra_eos: tuple[str, ...]) -> frozenset[int]:
+        ids = _as_list(getattr(self.model.generation_config, "eos_token_id", None))
+        ids += _as_list(self.tokenizer.eos_token_id)
+        for text in extra_eos:
+            token_ids = self.tokenize(text)
+            if len(token_ids) != 1:
+                raise ModelLoadError(f"extra_eos {text!r} is not a single token: {token_ids}")
+            ids += token_ids
+        return frozenset(ids)
+
+    def _tokenizer_bos(self) -> list[int]:
+        """[BOS] when the tokenizer adds one by default (the model expects it), else []."""
+        bos = self.tokenizer.bos_token_id
+        if bos is None:
+            return []
+        return [bos] if self.tokenizer.encode("a", add_special_tokens=True)[:1] == [bos] else []
+
+    def _start_ids(self) -> list[int]:
+        """The token to condition on when there is no text: BOS, else EOS (as lm-eval does)."""
+        bos, eos = self.tokenizer.bos_token_id, self.tokenizer.eos_token_id
+        return [bos] if bos is not None else [eos] if eos is not None else [0]
+
+    # -- tokens ---------------------------------------------------------------------------------
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def _decode(self, ids: Sequence[int]) -> str:
+        # Special tokens stay: the chat layer parses <think> and <tool_call> out of the text.
+        return self.tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+    # -- generation -----------------------------------------------------------------------------
+
+    def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
+        """Validate now (errors raise at the call, before any chunk), then generate lazily."""
+        if self.model is None:
+            raise EngineError("the transformers engine is closed")
+        prompt = self.tokenize(request.prompt) if isinstance(request.prompt, str) else list(request.prompt)
+        ctx = self.info.context_length
+        wanted = request.sampling.max_tokens
+        if not prompt:  # the model needs one token to start from
+            prompt = self._start_ids()
+        if len(prompt) >= ctx or (wanted is not None and len(prompt) + wanted > ctx):
+            raise ContextWindowExceeded(len(prompt), wanted or 1, ctx)
+        max_tokens = wanted if wanted is not None else ctx - len(prompt)
+        return self._generate(prompt, request.sampling, max_tokens)
+
+    def _forward(self, ids: list[int], cache: Any) -> tuple[torch.Tensor, Any]:
+        """Logits (float32) after the last of `ids`, and the grown cache."""
+        # inference_mode per call, never across a yield: it is thread-local and would leak into
+        # the consumer's code between chunks.
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=torch.tensor([ids], device=self.device),
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+        return out.logits[0, -1].float(), out.past_key_values
+
+    def _generate(self, prompt: list[int], sampling: SamplingParams, max_tokens: int) -> Iterator[Chunk]:
+        with self._lock:
+            sampler = _Sampler(sampling, prompt, self.device)
+            # A few prompt tokens give the decoder context, so a leading space of the first
+            # generated token is kept (SentencePiece decoders strip it at the start of a text).
+            text = _TextStream(self._decode, sampling.stop, context=prompt[-4:])
+            cache: Any = None
+            logits, cache = self._forward(prompt, cache)
+            finish: FinishReason = "length"
+            produced = 0
+            while produced < max_tokens:
+                token = sampler.next(logits)
+                produced += 1
+                if token in self.eos_ids:
+                    finish = "stop"
+                    break
+                piece, stopped = text.push(token)
+                if stopped:
+                    finish = "stop"
+                    break
+                if piece:
+                    yield Chunk(piece)
+                if produced < max_tokens:
+                    logits, cache = self._forward([token], cache)
+            tail = text.finish()
+            if text.stopped:  # the last characters may have completed a stop string
+                finish = "stop"
+            yield Chunk(tail, finish, prompt_tokens=len(prompt), completion_tokens=produced)
+
+    # -- scoring --------------------------------------------------------------------------------
+
+    def loglikelihood(self, context: str, continuation: str) -> tuple[float, bool]:
+        """log P(continuation | context) and whether greedy decoding would produce it.
+
+        Tokenised as lm-eval-harness does: trailing spaces of the context move to the
+        continuation, the concatenation is encoded whole and split where the context's own
+        encoding ends (a merge across the boundary goes to the continuation), and an empty
+        context starts from BOS (else EOS). Models whose tokenizer adds a BOS by itself (Gemma)
+        get it in front of the context too, as they were trained to see it.
+        """
+        spaces = len(context) - len(context.rstrip(" "))
+        if spaces:
+            context, continuation = context[:-spaces], context[-spaces:] + continuation
+        whole = self.tokenize(context + continuation)
+        n_ctx = len(self.tokenize(context))
+        ctx_ids, cont_ids = self._bos_prefix + whole[:n_ctx], whole[n_ctx:]
+        if not cont_ids:
+            return 0.0, True
+        if not ctx_ids:  # nothing to condition the first token on
+            ctx_ids = self._start_ids()
+        # Too long for the window: drop the oldest tokens (lm-eval does too); the first token
+        # left has nothing before it, so it cannot be scored.
+        ids = (ctx_ids + cont_ids)[-self.info.context_length :]
+        scored = cont_ids[-(len(ids) - 1) :]
+        if self.model is None:
+            raise EngineError("the transformers engine is closed")
+        with self._lock, torch.inference_mode():
+            out = self.model(
+                input_ids=torch.tensor([ids], device=self.device),
+                use_cache=False,
+                logits_to_keep=len(scored) + 1,
+            )
+        # The logits at position i predict token i + 1: drop the prediction after the last token.
+        logprobs = torch.log_softmax(out.logits[0, :-1].float(), dim=-1)
+        target = torch.tensor(scored, device=logprobs.device)
+        total = logprobs.gather(1, target[:, None]).sum().item()
+        greedy = bool((logprobs.argmax(dim=-1) == target).all().item())
+        return float(total), greedy
+
+    def close(self) -> None:
+        with self._lock:
+            self.model = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+class _Sampler:
+    """Chooses the next token from logits under SamplingParams."""
+
+    def __init__(self, params: SamplingParams, prompt: list[int], device: torch.device) -> None:
+        self.params = params
+        self.seen_list = list(prompt)  # prompt + output, for the repetition penalty
+        self.generated: list[int] = []
+        self.generator = torch.Generator(device=device)
+        seed = params.seed if params.seed is not None else secrets.randbits(63)
+        self.generator.manual_seed(seed)
+
+    def next(self, logits: torch.Tensor) -> int:
+        logits = self._penalise(logits)
+        if self.params.temperature == 0:
+            token = int(logits.argmax().item())
+        else:
+            probs = _filtered_probs(logits / self.params.temperature, self.params)
+            token = int(torch.multinomial(probs, 1, generator=self.generator).item())
+        self.generated.append(token)
+        self.seen_list.append(token)
+        return token
+
+    def _penalise(self, logits: torch.Tensor) -> torch.Tensor:
+        p = self.params
+        if p.repetition_penalty != 1.0 and self.seen_list:
+            # HF style: over prompt and output, shrink positive logits and push negative ones down.
+            ids = torch.tensor(sorted(set(self.seen_list)), device=logits.device)
+            picked = logits[ids]
+            logits = logits.clone()
+            logits[ids] = torch.where(
+                picked < 0, picked * p.repetition_penalty, picked / p.repetition_penalty
+            )
+        if (p.presence_penalty or p.frequency_penalty) and self.generated:
+            # OpenAI style: over output tokens only.
+            counts = torch.bincount(
+                torch.tensor(self.generated, device=logits.device), minlength=logits.numel()
+            )[: logits.numel()].to(logits.dtype)
+            logits = (
+                logits - p.frequency_penalty * counts - p.presence_penalty * (counts > 0).to(logits.dtype)
+            )
+        return logits
+
+
+def _filtered_probs(logits: torch.Tensor, p: SamplingParams) -> torch.Tensor:
+    """Probabilities after top-k, top-p and min-p, in that order (logits already tempered)."""
+    if p.top_k > 0 and p.top_k < logits.numel():
+        kth = torch.topk(logits, p.top_k).values[-1]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    if p.top_p < 1.0:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        # Drop a token when the tokens before it already reach top_p; the first always stays.
+        drop_sorted = (torch.cumsum(sorted_probs, dim=-1) - sorted_probs) >= p.top_p
+        probs = probs.masked_fill(drop_sorted.scatter(0, order, drop_sorted), 0.0)
+    if p.min_p > 0.0:
+        probs = probs.masked_fill(probs < p.min_p * probs.max(), 0.0)
+    return probs / probs.sum()
+
+
+class _TextStream:
+    """Token ids -> text pieces that never split a UTF-8 character or show part of a stop string.
+
+    Decoding is incremental (the text of ids[prefix:] minus that of ids[prefix:read]), so a
+    long generation costs O(n), and a piece is released only once it no longer ends in U+FFFD
+    (an incomplete multi-byte character) and cannot be the start of a stop string.
+    """
+
+    def __init__(self, decode: Any, stop: Sequence[str], context: Sequence[int] = ()) -> None:
+        self.decode = decode
+        self.stop = [s for s in stop if s]
+        self.ids: list[int] = list(context)
+        self.prefix = 0  # ids[prefix:read] is already released; it is context for the next piece
+        self.read = len(self.ids)
+        self.pending = ""  # decoded text not yet released
+        self.stopped = False
+        self._stop_text = ""
+
+    def _new_text(self, final: bool) -> str:
+        before = self.decode(self.ids[self.prefix : self.read])
+        after = self.decode(self.ids[self.prefix :])
+        if len(after) <= len(before) or (after.endswith("\ufffd") and not final):
+            return ""
+        self.prefix, self.read = self.read, len(self.ids)
+        return after[len(before) :]
+
+    def push(self, token: int) -> tuple[str, bool]:
+        """Add a token; return the text now safe to show and whether a stop string was hit."""
+        self.ids.append(token)
+        return self._release(self._new_text(final=False), final=False)
+
+    def _release(self, new: str, final: bool) -> tuple[str, bool]:
+        self.pending += new
+        hits = [i for i in (self.pending.find(s) for s in self.stop) if i >= 0]
+        if hits:
+            self.stopped = True
+            self._stop_text = self.pending[: min(hits)]
+            self.pending = ""
+            return "", True
+        hold = 0 if final else self._partial_stop_len()
+        cut = len(self.pending) - hold
+        out, self.pending = self.pending[:cut], self.pending[cut:]
+        return out, False
+
+    def _partial_stop_len(self) -> int:
+        """Length of the longest end of `pending` that begins some stop string."""
+        best = 0
+        for s in self.stop:
+            for k in range(min(len(s) - 1, len(self.pending)), best, -1):
+                if s.startswith(self.pending[-k:]):
+                    best = k
+                    break
+        return best
+
+    def finish(self) -> str:
+        """The rest of the text at the end of a generation: up to the stop string if one was hit,
+        else everything left (an incomplete character included)."""
+        if not self.stopped:
+            out, _ = self._release(self._new_text(final=True), final=True)
+            if not self.stopped:
+                return out
+        out, self._stop_text = self._stop_text, ""
+        return out

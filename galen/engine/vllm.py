@@ -1,0 +1,122 @@
+"""Start `vllm serve` for a model and use it as a remote engine (GPUs and clusters).
+
+galen keeps the chat layer; vLLM only runs tokens through `/v1/completions`. The flags follow
+the Reasoning-Medical-27B card: tensor / pipeline parallelism, YaRN through `--hf-overrides`
+for contexts past 262,144 tokens, and multi-token-prediction (MTP) speculative decoding.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from galen.engine.remote import RemoteEngine
+from galen.errors import ModelLoadError
+
+NATIVE_CONTEXT = 262_144  # Qwen3.6's trained window; YaRN stretches it
+
+
+@dataclass
+class VLLMLaunch:
+    """What `galen serve --engine vllm` asks of vLLM; `command()` is the exact command line."""
+
+    model: str
+    host: str = "127.0.0.1"
+    port: int = 8100
+    tensor_parallel: int = 1
+    pipeline_parallel: int = 1
+    max_model_len: int | None = None
+    yarn_factor: float | None = None
+    mtp_tokens: int = 0
+    gpu_memory_utilization: float = 0.9
+    served_name: str | None = None
+    extra_args: list[str] = field(default_factory=list)
+
+    def hf_overrides(self) -> dict[str, Any] | None:
+        if not self.yarn_factor:
+            return None
+        rope = {
+            "mrope_interleaved": True,
+            "mrope_section": [11, 11, 10],
+            "rope_type": "yarn",
+            "rope_theta": 10_000_000,
+            "partial_rotary_factor": 0.25,
+            "factor": self.yarn_factor,
+            "original_max_position_embeddings": NATIVE_CONTEXT,
+        }
+        return {"text_config": {"rope_parameters": rope}}
+
+    def command(self) -> list[str]:
+        cmd = ["vllm", "serve", self.model, "--host", self.host, "--port", str(self.port)]
+        cmd += ["--tensor-parallel-size", str(self.tensor_parallel)]
+        cmd += ["--pipeline-parallel-size", str(self.pipeline_parallel)]
+        cmd += ["--gpu-memory-utilization", str(self.gpu_memory_utilization)]
+        if self.served_name:
+            cmd += ["--served-model-name", self.served_name]
+        if self.max_model_len:
+            cmd += ["--max-model-len", str(self.max_model_len)]
+        if overrides := self.hf_overrides():
+            cmd += ["--hf-overrides", json.dumps(overrides)]
+        if self.mtp_tokens:
+            cmd += [
+                "--speculative-config",
+                json.dumps({"method": "mtp", "num_speculative_tokens": self.mtp_tokens}),
+            ]
+        return cmd + self.extra_args
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.max_model_len and self.max_model_len > NATIVE_CONTEXT:
+            env["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] = "1"  # vLLM refuses a window past config.json's
+        return env
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ModelLoadError(f"vllm serve exited with code {process.returncode} before it was ready")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(2)
+    process.terminate()
+    raise ModelLoadError(f"vllm serve was not healthy after {timeout:.0f}s")
+
+
+class VLLMEngine(RemoteEngine):
+    """A remote engine that owns the `vllm serve` process it talks to."""
+
+    def __init__(self, launch: VLLMLaunch, process: subprocess.Popen[bytes]) -> None:
+        super().__init__(launch.base_url, context_length=launch.max_model_len)
+        self.process = process
+
+    def close(self) -> None:
+        super().close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def launch_vllm(launch: VLLMLaunch, timeout: float = 1800.0) -> VLLMEngine:
+    """Start vLLM, wait until `/health` answers, and connect to it."""
+    if shutil.which("vllm") is None:
+        raise ModelLoadError("`vllm` is not installed here; `pip install vllm` on the GPU machine")
+    process = subprocess.Popen(launch.command(), env=launch.environment())
+    _wait_healthy(process, f"http://{launch.host}:{launch.port}/health", timeout)
+    return VLLMEngine(launch, process)
