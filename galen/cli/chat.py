@@ -1,0 +1,86 @@
+"""`galen chat`: a small terminal client for any OpenAI-compatible server (galen's by default).
+
+Answers stream as they are generated; reasoning is shown dimmed, above the answer.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from galen import RESEARCH_NOTICE
+
+console = Console(highlight=False)
+
+
+def _stream_reply(client: Any, model: str, messages: list[dict[str, Any]], extra: dict[str, Any]) -> dict:
+    reasoning, content = [], []
+    stream = client.chat.completions.create(model=model, messages=messages, stream=True, extra_body=extra)
+    for chunk in stream:
+        if not chunk.choices:
+            continue
+        delta = chunk.choices[0].delta
+        piece = getattr(delta, "reasoning_content", None) or (delta.model_extra or {}).get(
+            "reasoning_content"
+        )
+        if piece:
+            reasoning.append(piece)
+            console.print(piece, style="dim", end="")
+        if delta.content:
+            if reasoning and not content:
+                console.print()
+            content.append(delta.content)
+            console.print(delta.content, end="")
+    console.print()
+    return {"role": "assistant", "content": "".join(content), "reasoning_content": "".join(reasoning)}
+
+
+def chat(
+    message: Annotated[
+        str | None, typer.Argument(help="Ask one question and exit; omit for a session.")
+    ] = None,
+    base_url: Annotated[str, typer.Option(envvar="OPENAI_BASE_URL")] = "http://127.0.0.1:8000/v1",
+    api_key: Annotated[str, typer.Option(envvar="OPENAI_API_KEY")] = "EMPTY",
+    model: Annotated[str | None, typer.Option(help="Model id (default: the server's first).")] = None,
+    think: Annotated[bool | None, typer.Option("--think/--no-think", help="Thinking on or off.")] = None,
+    system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
+) -> None:
+    """Chat with a served model in the terminal."""
+    from openai import APIConnectionError, APIStatusError, OpenAI
+
+    client = OpenAI(base_url=base_url, api_key=api_key)
+    extra = {} if think is None else {"chat_template_kwargs": {"enable_thinking": think}}
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    try:
+        model = model or client.models.list().data[0].id
+        console.print(f"[yellow]{RESEARCH_NOTICE}[/yellow]", style="dim")
+        while True:
+            text = message if message is not None else _ask()
+            if text is None:
+                return
+            messages.append({"role": "user", "content": text})
+            messages.append(_stream_reply(client, model, messages, extra))
+            if message is not None:
+                return
+    except APIConnectionError:
+        console.print(f"[red]error:[/red] no server at {base_url}; start one with `galen serve`")
+        raise typer.Exit(2) from None
+    except APIStatusError as exc:
+        console.print(f"[red]error {exc.status_code}:[/red] {exc.message}")
+        raise typer.Exit(2) from None
+
+
+def _ask() -> str | None:
+    try:
+        text = console.input("[bold cyan]you>[/bold cyan] ")
+    except (EOFError, KeyboardInterrupt):
+        console.print()
+        return None
+    return None if text.strip() in ("/exit", "/quit") else text
+
+
+if __name__ == "__main__":
+    sys.exit(typer.run(chat))

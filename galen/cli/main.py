@@ -1,0 +1,21 @@
+"""The `galen` command: one sub-command group per stage."""
+
+from __future__ import annotations
+
+import typer
+
+from galen import RESEARCH_NOTICE
+from galen.cli import chat, serve
+
+app = typer.Typer(
+    name="galen",
+    help=f"Build, evaluate and serve medical reasoning LLMs. {RESEARCH_NOTICE}",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("serve")(serve.serve)
+app.command("chat")(chat.chat)
+
+
+if __name__ == "__main__":
+    app()

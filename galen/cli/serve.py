@@ -1,0 +1,117 @@
+"""`galen serve`: the OpenAI-compatible server over any engine."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from galen import RESEARCH_NOTICE
+from galen.engine.registry import ENGINES, EngineOptions, load_engine
+from galen.engine.sampling import PRESETS
+from galen.errors import GalenError
+from galen.models.embedded import DEFAULT_ALIASES, DEFAULT_MODEL, DEFAULT_TEMPLATE
+from galen.models.source import resolve
+from galen.serve.state import ServeSettings
+
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
+
+
+def _check(engine: str, preset: str | None) -> None:
+    if engine not in ENGINES:
+        raise _fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if preset is not None and preset not in PRESETS:
+        raise _fail(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+
+
+def serve(
+    model: Annotated[
+        str | None, typer.Option(help="GGUF file, HF folder, hub id, http(s) URL or embedded name.")
+    ] = None,
+    engine: Annotated[str, typer.Option(help=f"One of: {', '.join(ENGINES)}.")] = "auto",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; loopback unless you mean otherwise.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="GALEN_API_KEY", help="Require this bearer key.")
+    ] = None,
+    served_model_name: Annotated[
+        list[str] | None, typer.Option(help="Extra names the model answers to.")
+    ] = None,
+    chat_template: Annotated[
+        str | None, typer.Option(help="Template file, or a shipped one: qwen3_6, gemma3, chatml_think.")
+    ] = None,
+    family: Annotated[str | None, typer.Option(help="Model family profile (default: detected).")] = None,
+    preset: Annotated[
+        str | None, typer.Option(help=f"Default sampling preset: {', '.join(PRESETS)}.")
+    ] = None,
+    context_length: Annotated[int | None, typer.Option(min=16, help="Context window in tokens.")] = None,
+    parallel: Annotated[
+        int, typer.Option(min=1, max=256, help="Concurrent generations (llama.cpp slots).")
+    ] = 8,
+    threads: Annotated[int | None, typer.Option(min=1, help="CPU threads for llama.cpp.")] = None,
+    max_queue: Annotated[
+        int, typer.Option(min=0, help="Requests waiting beyond `parallel` before 429.")
+    ] = 64,
+    tensor_parallel: Annotated[int, typer.Option(min=1, help="vLLM --tensor-parallel-size.")] = 1,
+    pipeline_parallel: Annotated[int, typer.Option(min=1, help="vLLM --pipeline-parallel-size.")] = 1,
+    yarn_factor: Annotated[
+        float | None, typer.Option(help="vLLM YaRN factor, e.g. 4.0 for ~1M tokens.")
+    ] = None,
+    mtp_tokens: Annotated[int, typer.Option(min=0, help="vLLM MTP speculative tokens (0 = off).")] = 0,
+    log_content: Annotated[bool, typer.Option(help="Log prompts and completions (off by default).")] = False,
+) -> None:
+    """Serve a model through the OpenAI Chat Completions API."""
+    import uvicorn
+
+    from galen.engine.chat import ChatEngine
+    from galen.serve.app import create_app
+    from galen.serve.state import ServerState
+
+    _check(engine, preset)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    embedded_default = model is None
+    options = EngineOptions(
+        context_length=context_length,
+        parallel=parallel,
+        threads=threads,
+        tensor_parallel=tensor_parallel,
+        pipeline_parallel=pipeline_parallel,
+        yarn_factor=yarn_factor,
+        mtp_tokens=mtp_tokens,
+        api_key=os.environ.get("GALEN_REMOTE_API_KEY"),
+    )
+    try:
+        source = resolve(
+            model or DEFAULT_MODEL,
+            chat_template=chat_template or (DEFAULT_TEMPLATE if embedded_default else None),
+            family=family,
+        )
+        chat = ChatEngine(load_engine(source, engine, options), source)
+    except GalenError as exc:
+        raise _fail(exc.message) from None
+    aliases = tuple(served_model_name or ()) + (DEFAULT_ALIASES if embedded_default else ())
+    settings = ServeSettings(
+        host=host,
+        port=port,
+        api_key=api_key,
+        default_preset=preset,
+        max_queue=max_queue,
+        aliases=aliases,
+        log_content=log_content,
+    )
+    console.print(
+        f"[bold]galen[/bold] serving {source.model_id} ({source.profile.family}, "
+        f"{chat.engine.info.name}) on http://{host}:{port}/v1"
+    )
+    console.print(f"[yellow]{RESEARCH_NOTICE}[/yellow]")
+    uvicorn.run(create_app(ServerState(chat, settings)), host=host, port=port, log_level="warning")

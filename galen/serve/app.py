@@ -1,0 +1,78 @@
+"""The FastAPI application: routers, error handlers, API key and request metrics."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from galen import RESEARCH_NOTICE, __version__
+from galen.serve import chat_completions, completions, models
+from galen.serve.errors import error_body, install_error_handlers
+from galen.serve.state import ServerState
+
+log = logging.getLogger("galen.serve")
+OPEN_PATHS = ("/health",)
+# Metrics label known routes only, so random URLs cannot grow the label set without bound.
+ROUTES = ("/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics", "/tokenize")
+
+
+def _bearer(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            return value.decode("latin-1").removeprefix("Bearer ").strip()
+    return ""
+
+
+class Guard:
+    """API key check (when one is set) and per-request metrics; no prompt text is logged.
+
+    A plain ASGI middleware: Starlette's BaseHTTPMiddleware would hide client disconnects
+    from the endpoints, and a disconnect must cancel the generation.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state: ServerState = scope["app"].state.galen
+        path = scope["path"]
+        key = state.settings.api_key
+        if key and path not in OPEN_PATHS and not hmac.compare_digest(_bearer(scope).encode(), key.encode()):
+            body = error_body("missing or wrong API key", "authentication_error", code="invalid_api_key")
+            await JSONResponse(body, 401)(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            elapsed = time.perf_counter() - started
+            label = path if path in ROUTES else "other"
+            state.metrics.requests.labels(label, str(status)).inc()
+            state.metrics.latency.labels(label).observe(elapsed)
+            log.info("%s %s -> %d in %.3fs", scope["method"], path, status, elapsed)
+
+
+def create_app(state: ServerState) -> FastAPI:
+    app = FastAPI(title="galen", version=__version__, description=RESEARCH_NOTICE)
+    app.state.galen = state
+    install_error_handlers(app)
+    app.add_middleware(Guard)
+    for module in (chat_completions, completions, models):
+        app.include_router(module.router)
+    return app

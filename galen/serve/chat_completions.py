@@ -1,0 +1,252 @@
+"""POST /v1/chat/completions: chat turns through the shared chat layer, streamed or not."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from galen.chat.parser import Delta
+from galen.chat.tool_calls import ToolCall
+from galen.engine.chat import ChatEvent, ChatRequest, Prepared
+from galen.serve.bridge import iterate_in_thread
+from galen.serve.protocol import ChatCompletionRequest
+from galen.serve.sse import held, sse, sse_done
+from galen.serve.state import ServerState
+
+router = APIRouter()
+log = logging.getLogger("galen.serve")
+
+
+def _chat_request(body: ChatCompletionRequest, state: ServerState) -> ChatRequest:
+    kwargs = dict(body.chat_template_kwargs or {})
+    enable = body.enable_thinking if body.enable_thinking is not None else kwargs.pop("enable_thinking", None)
+    preserve = (
+        body.preserve_thinking
+        if body.preserve_thinking is not None
+        else kwargs.pop("preserve_thinking", None)
+    )
+    request = ChatRequest(
+        messages=body.messages,
+        tools=[t.model_dump(exclude_none=True) for t in body.tools] if body.tools else None,
+        tool_choice=body.tool_choice if body.tool_choice is not None else "auto",
+        parallel_tool_calls=body.parallel_tool_calls,
+        enable_thinking=enable,
+        preserve_thinking=preserve,
+        template_kwargs=kwargs,
+        thinking_budget=body.thinking_budget,
+    )
+    request.sampling = state.sampling(body, state.chat.thinking_enabled(request))
+    return request
+
+
+def _seeds(body: ChatCompletionRequest) -> list[int | None]:
+    # n choices from one seed must differ, and stay reproducible.
+    return [None if body.seed is None else body.seed + i for i in range(body.n)]
+
+
+def _tool_call_json(call: ToolCall, index: int) -> dict[str, Any]:
+    function = {"name": call.name, "arguments": call.arguments}
+    return {"index": index, "id": call.id, "type": "function", "function": function}
+
+
+class _Choice:
+    """Turns one choice's chat events into OpenAI deltas, counting tool calls as it goes."""
+
+    def __init__(self, index: int, parallel_tool_calls: bool) -> None:
+        self.index = index
+        self.parallel = parallel_tool_calls
+        self.calls: list[ToolCall] = []
+
+    def delta(self, delta: Delta) -> dict[str, Any] | None:
+        out: dict[str, Any] = {}
+        if delta.reasoning:
+            out["reasoning_content"] = out["reasoning"] = delta.reasoning
+        if delta.content:
+            out["content"] = delta.content
+        calls = [c for c in delta.tool_calls if self.parallel or not self.calls]
+        if calls and not self.parallel:
+            calls = calls[:1]
+        if calls:
+            out["tool_calls"] = [_tool_call_json(c, len(self.calls) + i) for i, c in enumerate(calls)]
+            self.calls.extend(calls)
+        return out or None
+
+    def finish_reason(self, event: ChatEvent) -> str:
+        return "tool_calls" if self.calls else (event.finish_reason or "stop")
+
+
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+async def _events(state: ServerState, prepared: Prepared, seed: int | None) -> AsyncIterator[ChatEvent]:
+    async for event in iterate_in_thread(lambda: state.chat.run(prepared, seed)):
+        yield event
+
+
+async def _stream(
+    state: ServerState, body: ChatCompletionRequest, prepared: Prepared, model: str
+) -> AsyncIterator[str]:
+    rid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    base = {"id": rid, "object": "chat.completion.chunk", "created": created, "model": model}
+    queue: asyncio.Queue[tuple[int, ChatEvent | BaseException | None]] = asyncio.Queue()
+
+    async def pump(index: int, seed: int | None) -> None:
+        try:
+            async for event in _events(state, prepared, seed):
+                await queue.put((index, event))
+        except BaseException as exc:  # reported in-band: headers are already sent
+            await queue.put((index, exc))
+        await queue.put((index, None))
+
+    choices = [_Choice(i, body.parallel_tool_calls) for i in range(body.n)]
+    tasks = [asyncio.create_task(pump(i, seed)) for i, seed in enumerate(_seeds(body))]
+    usage = [0, 0]
+    started, last = time.perf_counter(), None
+    try:
+        for choice in choices:
+            yield sse(
+                {
+                    **base,
+                    "choices": [
+                        {
+                            "index": choice.index,
+                            "delta": {"role": "assistant", "content": ""},
+                            "finish_reason": None,
+                        }
+                    ],
+                }
+            )
+        running = body.n
+        while running:
+            index, event = await queue.get()
+            if event is None:
+                running -= 1
+                continue
+            if isinstance(event, BaseException):
+                yield sse({"error": {"message": str(event), "type": "server_error"}})
+                return
+            now = time.perf_counter()
+            state.metrics.ttft.observe(now - started) if last is None else state.metrics.itl.observe(
+                now - last
+            )
+            last = now
+            choice = choices[index]
+            delta = choice.delta(event.delta)
+            if delta:
+                yield sse({**base, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
+            if event.finish_reason:
+                usage[0] = event.prompt_tokens
+                usage[1] += event.completion_tokens
+                yield sse(
+                    {
+                        **base,
+                        "choices": [
+                            {"index": index, "delta": {}, "finish_reason": choice.finish_reason(event)}
+                        ],
+                    }
+                )
+        if body.stream_options and body.stream_options.include_usage:
+            yield sse({**base, "choices": [], "usage": _usage(*usage)})
+        yield sse_done()
+        _count(state, *usage)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _count(state: ServerState, prompt_tokens: int, completion_tokens: int) -> None:
+    state.metrics.prompt_tokens.inc(prompt_tokens)
+    state.metrics.completion_tokens.inc(completion_tokens)
+
+
+async def _one_choice(
+    state: ServerState, prepared: Prepared, index: int, seed: int | None, parallel: bool
+) -> tuple[dict[str, Any], ChatEvent]:
+    choice = _Choice(index, parallel)
+    last = ChatEvent(Delta())
+    async for event in _events(state, prepared, seed):
+        choice.delta(event.delta)
+        last = event
+    output = last.output
+    assert output is not None
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": output.content or ("" if not choice.calls else None),
+    }
+    if output.reasoning is not None:
+        message["reasoning_content"] = message["reasoning"] = output.reasoning
+    if choice.calls:
+        message["tool_calls"] = [_tool_call_json(c, i) for i, c in enumerate(choice.calls)]
+        for call in message["tool_calls"]:
+            call.pop("index")
+    body: dict[str, Any] = {"index": index, "message": message, "finish_reason": choice.finish_reason(last)}
+    if output.issues:
+        body["tool_call_errors"] = [{"reason": i.reason, "raw": i.raw} for i in output.issues]
+        log.warning("unparseable tool call in output: %s", output.issues[0].reason)
+    return body, last
+
+
+async def _complete(state: ServerState, body: ChatCompletionRequest, prepared: Prepared, model: str) -> dict:
+    results = await asyncio.gather(
+        *(
+            _one_choice(state, prepared, i, seed, body.parallel_tool_calls)
+            for i, seed in enumerate(_seeds(body))
+        )
+    )
+    prompt_tokens = results[0][1].prompt_tokens
+    completion_tokens = sum(event.completion_tokens for _, event in results)
+    _count(state, prompt_tokens, completion_tokens)
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [choice for choice, _ in results],
+        "usage": _usage(prompt_tokens, completion_tokens),
+    }
+
+
+async def _until_disconnect(request: Request) -> None:
+    while not await request.is_disconnected():
+        await asyncio.sleep(0.25)
+
+
+async def _complete_or_cancel(request: Request, work: Any) -> Any:
+    """Run `work`, cancelling it (and so the generation) if the client goes away."""
+    task, watch = asyncio.ensure_future(work), asyncio.ensure_future(_until_disconnect(request))
+    done, _ = await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+    watch.cancel()
+    if task not in done:
+        task.cancel()
+        return JSONResponse({"error": {"message": "client disconnected", "type": "cancelled"}}, 499)
+    return task.result()
+
+
+@router.post("/v1/chat/completions")
+async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
+    state: ServerState = request.app.state.galen
+    model = state.check_model(body.model)
+    chat_request = _chat_request(body, state)
+    if state.settings.log_content:
+        log.info("chat request messages=%s", json.dumps(body.messages, ensure_ascii=False)[:2000])
+    prepared = await asyncio.to_thread(state.chat.prepare, chat_request)
+    admission = state.limiter.admit()
+    if body.stream:
+        return StreamingResponse(
+            held(admission, _stream(state, body, prepared, model)), media_type="text/event-stream"
+        )
+    async with admission:
+        return await _complete_or_cancel(request, _complete(state, body, prepared, model))

@@ -1,0 +1,77 @@
+"""GET /v1/models, GET /health, GET /metrics and POST /tokenize (as vLLM serves it)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from galen import RESEARCH_NOTICE
+from galen.engine.chat import ChatRequest
+from galen.serve.protocol import TokenizeRequest
+from galen.serve.state import ServerState
+
+router = APIRouter()
+
+
+def _card(state: ServerState, model_id: str) -> dict[str, Any]:
+    chat, info = state.chat, state.chat.engine.info
+    profile = chat.profile
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": int(state.started),
+        "owned_by": "galen",
+        "max_model_len": info.context_length,
+        "capabilities": {
+            "thinking": profile.supports_thinking,
+            "thinking_default": profile.thinks_by_default,
+            "tools": profile.supports_tools,
+            "tool_format": profile.tool_format,
+            "vision": chat.source.vision,
+            "context_length": info.context_length,
+        },
+        "family": profile.family,
+        "engine": info.name,
+        "notice": RESEARCH_NOTICE,
+    }
+
+
+@router.get("/v1/models")
+async def list_models(request: Request) -> dict[str, Any]:
+    state: ServerState = request.app.state.galen
+    return {"object": "list", "data": [_card(state, m) for m in state.model_ids]}
+
+
+@router.get("/v1/models/{model_id:path}")
+async def get_model(model_id: str, request: Request) -> dict[str, Any]:
+    state: ServerState = request.app.state.galen
+    return _card(state, state.check_model(model_id))
+
+
+@router.get("/health")
+async def health(request: Request) -> dict[str, Any]:
+    state: ServerState = request.app.state.galen
+    limiter = state.limiter
+    return {"status": "ok", "model": state.model_ids[0], "active": limiter.active, "queued": limiter.waiting}
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    state: ServerState = request.app.state.galen
+    state.metrics.queue_depth.set(state.limiter.waiting)
+    state.metrics.active.set(state.limiter.active)
+    return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+@router.post("/tokenize")
+async def tokenize(body: TokenizeRequest, request: Request) -> dict[str, Any]:
+    """Token ids of a prompt, or of the chat prompt that `messages` would render to."""
+    state: ServerState = request.app.state.galen
+    state.check_model(body.model)
+    text = body.prompt or ""
+    if body.messages is not None:
+        text = (await asyncio.to_thread(state.chat.render, ChatRequest(messages=body.messages))).text
+    tokens = await asyncio.to_thread(state.chat.engine.tokenize, text)
+    return {"tokens": tokens, "count": len(tokens), "max_model_len": state.chat.engine.info.context_length}

@@ -1,0 +1,75 @@
+"""What a running server holds: its settings, the engine, the chat layer, limits and metrics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from galen.engine.chat import ChatEngine
+from galen.engine.sampling import PRESETS, SamplingParams, get_preset
+from galen.errors import NotFound
+from galen.serve.limits import Limiter
+from galen.serve.metrics import Metrics
+from galen.serve.protocol import SamplingFields
+
+
+@dataclass
+class ServeSettings:
+    """`galen serve` flags that shape the API (engine flags live in EngineOptions)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None
+    default_preset: str | None = None  # None: the model profile's choice, by thinking mode
+    max_queue: int = 64
+    max_active: int | None = None  # None: the engine's own concurrency
+    aliases: tuple[str, ...] = ()
+    log_content: bool = False
+
+
+@dataclass
+class ServerState:
+    chat: ChatEngine
+    settings: ServeSettings
+    metrics: Metrics = field(default_factory=Metrics)
+    started: float = field(default_factory=time.time)
+    limiter: Limiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        active = self.settings.max_active or self.chat.engine.info.max_concurrency
+        self.limiter = Limiter(active, self.settings.max_queue)
+
+    @property
+    def model_ids(self) -> list[str]:
+        return [self.chat.engine.info.model_id, *self.settings.aliases]
+
+    def check_model(self, requested: str | None) -> str:
+        """The served id for `requested`; unknown names are a 404, as with OpenAI and vLLM."""
+        if requested in (None, "") or requested in self.model_ids:
+            return requested or self.model_ids[0]
+        raise NotFound(
+            f"model {requested!r} is not served here; available: {', '.join(self.model_ids)}",
+            param="model",
+            code="model_not_found",
+        )
+
+    def sampling(self, body: SamplingFields, thinking: bool) -> SamplingParams:
+        """Preset (request, else server default, else the profile's) overridden field by field."""
+        name = body.preset or self.settings.default_preset
+        base = get_preset(name) if name else self.chat.default_sampling(thinking)
+        stop = body.stop if isinstance(body.stop, list) else None
+        return base.updated(
+            temperature=body.temperature,
+            top_p=body.top_p,
+            top_k=body.top_k,
+            min_p=body.min_p,
+            presence_penalty=body.presence_penalty,
+            frequency_penalty=body.frequency_penalty,
+            repetition_penalty=body.repetition_penalty,
+            seed=body.seed,
+            stop=tuple(stop) if stop else None,
+            max_tokens=body.max_completion_tokens or body.max_tokens,
+        )
+
+
+PRESET_NAMES = tuple(PRESETS)
