@@ -1,0 +1,114 @@
+"""Shared fixtures: real `galen serve` processes on free loopback ports, and the embedded model.
+
+No engine is stubbed: servers run the embedded SmolLM2 through llama.cpp, as a user gets it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningServer:
+    url: str  # http://127.0.0.1:PORT
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_server(
+    args: list[str], log: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> RunningServer:
+    port = free_port()
+    cmd = [sys.executable, "-m", "galen.cli.main", "serve", "--port", str(port), *args]
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        cmd, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"galen serve exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return RunningServer(url, process, log)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"galen serve did not become healthy:\n{log.read_text()}")
+
+
+def stop_server(server: RunningServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., RunningServer]]:
+    started: list[RunningServer] = []
+
+    def make(*args: str, env: dict[str, str] | None = None) -> RunningServer:
+        log = tmp_path_factory.mktemp("serve") / "server.log"
+        server = start_server(list(args), log, env)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def server(server_factory: Callable[..., RunningServer]) -> RunningServer:
+    """The embedded default, exactly as `make serve` starts it (4 slots to keep tests light)."""
+    return server_factory("--parallel", "4")
+
+
+@pytest.fixture(scope="session")
+def client(server: RunningServer):
+    from openai import OpenAI
+
+    return OpenAI(base_url=server.base_url, api_key="EMPTY", max_retries=0, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def smollm2_engine():
+    from galen.engine.llamacpp import LlamaCppEngine
+    from galen.models.embedded import smollm2_path
+
+    engine = LlamaCppEngine(smollm2_path(), context_length=2048, parallel=2)
+    yield engine
+    engine.close()
+
+
+def needs_shared() -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not SHARED.exists(), reason=f"real benchmark data not found at {SHARED}")

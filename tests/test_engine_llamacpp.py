@@ -1,0 +1,78 @@
+"""llama.cpp through xllamacpp: streaming, sampling, cancellation, errors, JSON schemas."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from galen.engine.base import GenerationRequest
+from galen.engine.sampling import PRESETS, SamplingParams
+from galen.errors import BadRequest, ContextWindowExceeded
+
+PROMPT = "<|im_start|>user\nWhat does the kidney do?<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_tokenize_parses_special_tokens(smollm2_engine):
+    assert smollm2_engine.tokenize("<|im_start|>user") == [1, 4093]
+    assert smollm2_engine.count_tokens("kidney stones") >= 2
+
+
+def test_stream_and_generate_agree_under_greedy(smollm2_engine):
+    request = GenerationRequest(PROMPT, PRESETS["greedy"].updated(max_tokens=20))
+    whole = smollm2_engine.generate(request)
+    pieces = list(smollm2_engine.stream(request))
+    assert "".join(p.text for p in pieces) == whole.text
+    assert pieces[-1].finish_reason == "length" and pieces[-1].completion_tokens == 20
+    assert pieces[-1].prompt_tokens == whole.prompt_tokens == smollm2_engine.count_tokens(PROMPT)
+
+
+def test_seed_makes_sampling_reproducible(smollm2_engine):
+    def sample(seed: int) -> str:
+        return smollm2_engine.generate(
+            GenerationRequest(PROMPT, SamplingParams(max_tokens=24, seed=seed))
+        ).text
+
+    assert sample(1) == sample(1)
+    assert sample(1) != sample(2)
+
+
+def test_stop_strings_end_generation(smollm2_engine):
+    text = smollm2_engine.generate(GenerationRequest(PROMPT, PRESETS["greedy"].updated(max_tokens=40))).text
+    stop = text.split()[2]
+    cut = smollm2_engine.generate(
+        GenerationRequest(PROMPT, PRESETS["greedy"].updated(max_tokens=40, stop=(stop,)))
+    )
+    assert cut.finish_reason == "stop" and stop not in cut.text and text.startswith(cut.text)
+
+
+def test_closing_the_stream_cancels(smollm2_engine):
+    stream = smollm2_engine.stream(GenerationRequest(PROMPT, SamplingParams(max_tokens=4000, seed=1)))
+    next(stream)
+    stream.close()
+    # The slot is free again: a new request completes normally.
+    assert (
+        smollm2_engine.generate(GenerationRequest(PROMPT, SamplingParams(max_tokens=3))).completion_tokens
+        == 3
+    )
+
+
+def test_context_overflow_is_a_typed_error(smollm2_engine):
+    with pytest.raises(ContextWindowExceeded):
+        smollm2_engine.generate(GenerationRequest("kidney " * 3000, SamplingParams(max_tokens=2)))
+
+
+def test_json_schema_constrains_output(smollm2_engine):
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"enum": ["A", "B", "C", "D"]}},
+        "required": ["answer"],
+    }
+    out = smollm2_engine.generate(GenerationRequest(PROMPT, SamplingParams(max_tokens=40, seed=3), schema))
+    assert json.loads(out.text)["answer"] in "ABCD"
+
+
+def test_out_of_range_sampling_is_rejected_before_the_engine():
+    with pytest.raises(BadRequest) as info:
+        SamplingParams(temperature=-1)
+    assert info.value.param == "temperature"

@@ -1,0 +1,158 @@
+"""Tool calling through the server: forced and free calls, streaming deltas, results fed back."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import openai
+import pytest
+
+LAB_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_lab_result",
+        "description": "Latest value of a laboratory test for the current patient",
+        "parameters": {
+            "type": "object",
+            "properties": {"test": {"type": "string"}, "days_back": {"type": "integer"}},
+            "required": ["test", "days_back"],
+        },
+    },
+}
+DOSE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "renal_dose",
+        "parameters": {"type": "object", "properties": {"drug": {"type": "string"}}, "required": ["drug"]},
+    },
+}
+ASK = [{"role": "user", "content": "What is the patient's latest creatinine?"}]
+NAMED = {"type": "function", "function": {"name": "get_lab_result"}}
+
+
+def _assert_lab_call(call) -> dict:
+    assert call.type == "function" and call.id.startswith("call_")
+    assert call.function.name == "get_lab_result"
+    arguments = json.loads(call.function.arguments)
+    assert isinstance(arguments["test"], str) and isinstance(arguments["days_back"], int)
+    return arguments
+
+
+@pytest.mark.parametrize("thinking", [True, False])
+def test_named_tool_choice_forces_a_valid_call(client, thinking):
+    response = client.chat.completions.create(
+        model="smollm2",
+        messages=ASK,
+        tools=[LAB_TOOL, DOSE_TOOL],
+        tool_choice=NAMED,
+        max_tokens=120,
+        seed=1,
+        extra_body={"chat_template_kwargs": {"enable_thinking": thinking}, "thinking_budget": 16},
+    )
+    choice = response.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert len(choice.message.tool_calls) == 1
+    _assert_lab_call(choice.message.tool_calls[0])
+    assert (choice.message.model_extra.get("reasoning_content") is not None) == thinking
+
+
+def test_required_tool_choice_calls_one_of_the_tools(client):
+    response = client.chat.completions.create(
+        model="smollm2",
+        messages=ASK,
+        tools=[LAB_TOOL, DOSE_TOOL],
+        tool_choice="required",
+        max_tokens=120,
+        seed=2,
+        extra_body={"enable_thinking": False},
+    )
+    calls = response.choices[0].message.tool_calls
+    assert response.choices[0].finish_reason == "tool_calls"
+    assert calls and calls[0].function.name in ("get_lab_result", "renal_dose")
+    json.loads(calls[0].function.arguments)
+
+
+def test_streamed_tool_call_deltas_assemble_to_the_call(client):
+    stream = client.chat.completions.create(
+        model="smollm2",
+        messages=ASK,
+        tools=[LAB_TOOL],
+        tool_choice=NAMED,
+        max_tokens=120,
+        seed=1,
+        stream=True,
+        extra_body={"enable_thinking": False},
+    )
+    name, arguments, finish, ids = "", "", None, set()
+    for chunk in stream:
+        choice = chunk.choices[0]
+        for delta in choice.delta.tool_calls or []:
+            assert delta.index == 0
+            ids.add(delta.id)
+            name += delta.function.name or ""
+            arguments += delta.function.arguments or ""
+        finish = choice.finish_reason or finish
+    assert finish == "tool_calls" and name == "get_lab_result" and len(ids - {None}) == 1
+    assert isinstance(json.loads(arguments)["days_back"], int)
+
+
+def test_tool_choice_none_hides_the_tools(server):
+    def prompt_tokens(choice: str) -> int:
+        body = {"messages": ASK, "tools": [LAB_TOOL], "tool_choice": choice, "max_tokens": 1}
+        return httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=60).json()["usage"][
+            "prompt_tokens"
+        ]
+
+    assert prompt_tokens("none") < prompt_tokens("auto")
+
+
+def test_tool_results_are_fed_back(client):
+    first = (
+        client.chat.completions.create(
+            model="smollm2",
+            messages=ASK,
+            tools=[LAB_TOOL],
+            tool_choice=NAMED,
+            max_tokens=120,
+            seed=1,
+            extra_body={"enable_thinking": False},
+        )
+        .choices[0]
+        .message
+    )
+    call = first.tool_calls[0]
+    history = [
+        *ASK,
+        {"role": "assistant", "content": None, "tool_calls": [call.model_dump(exclude_none=True)]},
+        {"role": "tool", "tool_call_id": call.id, "content": '{"creatinine_mg_dl": 1.9}'},
+    ]
+    answer = client.chat.completions.create(
+        model="smollm2", messages=history, tools=[LAB_TOOL], max_tokens=16
+    )
+    assert answer.choices[0].finish_reason in ("stop", "length", "tool_calls")
+
+
+def test_parallel_tool_calls_false_keeps_one_call(client):
+    response = client.chat.completions.create(
+        model="smollm2",
+        messages=ASK,
+        tools=[LAB_TOOL],
+        tool_choice=NAMED,
+        parallel_tool_calls=False,
+        max_tokens=120,
+        seed=1,
+        extra_body={"enable_thinking": False},
+    )
+    assert len(response.choices[0].message.tool_calls) == 1
+
+
+def test_tools_on_a_family_without_tool_syntax_is_400(server_factory):
+    gemma = server_factory("--model", "gemma3-270m", "--parallel", "1")
+    from openai import OpenAI
+
+    with pytest.raises(openai.BadRequestError) as info:
+        OpenAI(base_url=gemma.base_url, api_key="x", max_retries=0).chat.completions.create(
+            model="gemma3-270m", messages=ASK, tools=[LAB_TOOL], max_tokens=4
+        )
+    assert info.value.body["param"] == "tools"
