@@ -89,8 +89,15 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callabl
 
 @pytest.fixture(scope="session")
 def server(server_factory: Callable[..., RunningServer]) -> RunningServer:
-    """The embedded default, exactly as `make serve` starts it (4 slots to keep tests light)."""
-    return server_factory("--parallel", "4")
+    """The embedded default as `make serve` starts it, with 4 slots and a 1,024-token window so
+    that a request without max_tokens (the card's snippets) ends within seconds."""
+    return server_factory("--parallel", "4", "--context-length", "1024")
+
+
+@pytest.fixture(scope="session")
+def gemma(server_factory: Callable[..., RunningServer]) -> RunningServer:
+    """Gemma 3 270M (base) through llama.cpp with galen's Gemma 3 template."""
+    return server_factory("--model", "gemma3-270m", "--parallel", "1")
 
 
 @pytest.fixture(scope="session")

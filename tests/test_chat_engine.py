@@ -84,3 +84,21 @@ def test_tiny_qwen3_6_runs_the_27b_code_path(tmp_path_factory, monkeypatch):
         assert result.output.reasoning is not None and result.completion_tokens == 12
         budget = chat.complete(ChatRequest(ASK, SamplingParams(max_tokens=12, seed=0), thinking_budget=4))
         assert budget.output.reasoning_closed
+
+
+def test_images_on_a_vision_model_are_refused_until_an_engine_takes_them(smollm2_engine):
+    from dataclasses import replace
+
+    from galen.errors import BadRequest
+
+    vision = replace(resolve("smollm2", chat_template="qwen3_6"), vision=True)
+    chat = ChatEngine(smollm2_engine, vision)
+    parts = [{"type": "image_url", "image_url": {"url": "x"}}, {"type": "text", "text": "Where is this?"}]
+    with pytest.raises(BadRequest) as info:
+        chat.render(ChatRequest([{"role": "user", "content": parts}]))
+    assert info.value.code == "media_not_supported"
+
+
+def test_thinking_budget_zero_closes_the_think_block_at_once(chat):
+    result = chat.complete(ChatRequest(ASK, SamplingParams(max_tokens=12, seed=2), thinking_budget=0))
+    assert result.output.reasoning == "" and result.output.reasoning_closed

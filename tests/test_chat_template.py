@@ -109,3 +109,12 @@ def test_image_parts_need_a_vision_model():
     assert kept[0]["content"] == parts
     rendered = ChatTemplate(shipped_template("qwen3_6")).render(kept)
     assert "<|vision_start|><|image_pad|><|vision_end|>What is this?" in rendered
+
+
+def test_chatml_think_renders_tool_calls_and_results_in_history():
+    template = ChatTemplate(shipped_template("chatml_think"))
+    prompt = template.render(normalize_messages(CONVERSATION))
+    assert prompt == _golden("chatml_think_tools.txt")
+    assert (
+        '<tool_call>\n{"name": "get_lab_result", "arguments": {"test": "creatinine"}}\n</tool_call>' in prompt
+    )

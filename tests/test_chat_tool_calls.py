@@ -205,3 +205,23 @@ def test_xml_unknown_function_with_tools() -> None:
 def test_xml_accepts_bare_function_dicts_as_tools() -> None:
     tools = [{"name": "f", "parameters": {"properties": {"n": {"type": "integer"}}}}]
     assert args_of(parse_tool_block(xml_block("f", n="7"), "qwen3_xml", tools)) == {"n": 7}
+
+
+def test_forced_call_schema_bounds_unbounded_strings_only():
+    from galen.chat.tool_choice import FORCED_STRING_MAX, forced_call
+
+    params = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "string"},
+            "b": {"type": "string", "maxLength": 5},
+            "c": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    tools = [{"type": "function", "function": {"name": "f", "parameters": params}}]
+    schema = forced_call({"type": "function", "function": {"name": "f"}}, tools, "qwen3_json").json_schema
+    assert schema["properties"]["a"]["maxLength"] == FORCED_STRING_MAX
+    assert schema["properties"]["b"]["maxLength"] == 5
+    assert schema["properties"]["c"]["items"]["maxLength"] == FORCED_STRING_MAX
+    assert schema["additionalProperties"] is False
+    assert "maxLength" not in params["properties"]["a"]  # the caller's schema is untouched

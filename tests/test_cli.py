@@ -43,7 +43,9 @@ def test_serve_with_bad_engine_or_preset_names_the_flag():
 
 
 def test_chat_one_question_against_a_server(server):
-    result = _galen("chat", "Define oliguria.", "--base-url", server.base_url, "--no-think")
+    result = _galen(
+        "chat", "Define oliguria.", "--base-url", server.base_url, "--no-think", "--max-tokens", "24"
+    )
     assert result.returncode == 0, result.stderr
     assert RESEARCH_NOTICE.split(":")[0] in result.stdout
     assert len(result.stdout.strip().splitlines()) >= 2

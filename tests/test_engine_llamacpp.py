@@ -67,6 +67,7 @@ def test_json_schema_constrains_output(smollm2_engine):
         "type": "object",
         "properties": {"answer": {"enum": ["A", "B", "C", "D"]}},
         "required": ["answer"],
+        "additionalProperties": False,
     }
     out = smollm2_engine.generate(GenerationRequest(PROMPT, SamplingParams(max_tokens=40, seed=3), schema))
     assert json.loads(out.text)["answer"] in "ABCD"

@@ -21,7 +21,7 @@ def remote(server):
 
 
 def test_remote_reads_model_and_window(remote):
-    assert remote.info.model_id == "smollm2" and remote.info.context_length == 8192
+    assert remote.info.model_id == "smollm2" and remote.info.context_length == 1024
     assert remote.tokenize("<|im_start|>user") == [1, 4093]
 
 

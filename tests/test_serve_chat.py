@@ -40,7 +40,7 @@ def test_models_lists_capabilities(client):
     assert CARD_MODEL in models and "smollm2" in models
     caps = models["smollm2"].model_extra["capabilities"]
     assert caps["thinking"] is True and caps["tools"] is True and caps["vision"] is False
-    assert caps["context_length"] == 8192
+    assert caps["context_length"] == 1024
 
 
 def test_stream_equals_non_stream_for_same_seed(client):

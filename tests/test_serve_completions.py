@@ -49,4 +49,4 @@ def test_tokenize_counts_chat_prompts(server):
     body = {"messages": [{"role": "user", "content": "hello"}]}
     counted = httpx.post(f"{server.url}/tokenize", json=body).json()
     assert counted["count"] == len(counted["tokens"]) > 5
-    assert counted["max_model_len"] == 8192
+    assert counted["max_model_len"] == 1024

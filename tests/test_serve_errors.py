@@ -95,7 +95,7 @@ def test_unknown_model_is_404(server):
 
 
 def test_prompt_past_context_window_is_400(server):
-    long_text = "kidney " * 9000
+    long_text = "kidney " * 2000
     response = _post(server, "/chat/completions", json={"messages": [{"role": "user", "content": long_text}]})
     assert response.status_code == 400
     assert _error(response)["code"] == "context_length_exceeded"
@@ -120,3 +120,21 @@ def test_truncated_multibyte_output_never_kills_the_server(server):
         assert response.status_code == 200
         assert isinstance(response.json()["choices"][0]["text"], str)
     assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/chat/completions", {"messages": MESSAGES, "logprobs": True}, "logprobs"),
+        (
+            "/chat/completions",
+            {"messages": MESSAGES, "response_format": {"type": "json_object"}},
+            "response_format",
+        ),
+        ("/completions", {"prompt": "x", "echo": True}, "echo"),
+    ],
+)
+def test_unsupported_features_are_refused_not_ignored(server, path, body, param):
+    response = _post(server, path, json=body)
+    assert response.status_code == 400
+    assert _error(response)["param"] == param

@@ -76,6 +76,11 @@ def _assistant(message: dict[str, Any], out: dict[str, Any], where: str) -> None
         out["tool_calls"] = _tool_calls(message["tool_calls"], f"{where}.tool_calls")
 
 
+def has_media(messages: list[dict[str, Any]]) -> bool:
+    """Whether any (normalised) message still carries image, video or audio parts."""
+    return any(isinstance(m.get("content"), list) for m in messages)
+
+
 def normalize_messages(messages: list[dict[str, Any]], vision: bool = False) -> list[dict[str, Any]]:
     """Validate and convert a request's messages; errors name the offending field."""
     if not messages:

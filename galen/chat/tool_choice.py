@@ -14,12 +14,18 @@ from typing import Any
 from galen.errors import BadRequest
 from galen.models.profile import ToolFormat
 
+CALL_CLOSE = "</tool_call>"
+
 
 @dataclass(frozen=True)
 class ForcedCall:
+    """The opening galen writes; with a schema (and an engine that enforces it) the model writes
+    only the constrained part and galen writes `suffix`; otherwise the model writes the rest of
+    the call and generation stops at CALL_CLOSE."""
+
     prefix: str
-    suffix: str
-    json_schema: dict[str, Any] | None
+    suffix: str = ""
+    json_schema: dict[str, Any] | None = None
     stop: tuple[str, ...] = ()
 
 
@@ -27,8 +33,26 @@ def tool_names(tools: list[dict[str, Any]]) -> list[str]:
     return [t["function"]["name"] for t in tools]
 
 
+# A forced call must be able to close within max_tokens: in the constraint (never in the user's
+# schema) strings without a maxLength get this one, and objects take no undeclared properties.
+FORCED_STRING_MAX = 200
+
+
+def _bounded(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_bounded(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _bounded(v) for k, v in schema.items()}
+    if out.get("type") == "string" and "maxLength" not in out and "enum" not in out:
+        out["maxLength"] = FORCED_STRING_MAX
+    if out.get("type") == "object" and "properties" in out:
+        out.setdefault("additionalProperties", False)
+    return out
+
+
 def _parameters(tool: dict[str, Any]) -> dict[str, Any]:
-    return tool["function"].get("parameters") or {"type": "object", "properties": {}}
+    return _bounded(tool["function"].get("parameters") or {"type": "object", "properties": {}})
 
 
 def _named_tool(tools: list[dict[str, Any]], choice: dict[str, Any]) -> dict[str, Any]:
@@ -66,8 +90,8 @@ def forced_call(tool_choice: Any, tools: list[dict[str, Any]], fmt: ToolFormat) 
                     for t in tools
                 ]
             }
-            return ForcedCall("<tool_call>\n", "\n</tool_call>", schema)
-        return ForcedCall("<tool_call>\n<function=", "</tool_call>", None, stop=("</tool_call>",))
+            return ForcedCall("<tool_call>\n", "\n</tool_call>", _bounded(schema))
+        return ForcedCall("<tool_call>\n<function=")
     if isinstance(tool_choice, dict):
         tool = _named_tool(tools, tool_choice)
         name = tool["function"]["name"]
@@ -75,5 +99,5 @@ def forced_call(tool_choice: Any, tools: list[dict[str, Any]], fmt: ToolFormat) 
             return ForcedCall(
                 f'<tool_call>\n{{"name": "{name}", "arguments": ', "}\n</tool_call>", _parameters(tool)
             )
-        return ForcedCall(f"<tool_call>\n<function={name}>\n", "</tool_call>", None, stop=("</tool_call>",))
+        return ForcedCall(f"<tool_call>\n<function={name}>\n")
     return None

@@ -16,9 +16,13 @@ from galen import RESEARCH_NOTICE
 console = Console(highlight=False)
 
 
-def _stream_reply(client: Any, model: str, messages: list[dict[str, Any]], extra: dict[str, Any]) -> dict:
+def _stream_reply(
+    client: Any, model: str, messages: list[dict[str, Any]], extra: dict[str, Any], max_tokens: int | None
+) -> dict:
     reasoning, content = [], []
-    stream = client.chat.completions.create(model=model, messages=messages, stream=True, extra_body=extra)
+    stream = client.chat.completions.create(
+        model=model, messages=messages, stream=True, max_tokens=max_tokens, extra_body=extra
+    )
     for chunk in stream:
         if not chunk.choices:
             continue
@@ -47,6 +51,7 @@ def chat(
     model: Annotated[str | None, typer.Option(help="Model id (default: the server's first).")] = None,
     think: Annotated[bool | None, typer.Option("--think/--no-think", help="Thinking on or off.")] = None,
     system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="Longest answer, in tokens.")] = None,
 ) -> None:
     """Chat with a served model in the terminal."""
     from openai import APIConnectionError, APIStatusError, OpenAI
@@ -62,7 +67,7 @@ def chat(
             if text is None:
                 return
             messages.append({"role": "user", "content": text})
-            messages.append(_stream_reply(client, model, messages, extra))
+            messages.append(_stream_reply(client, model, messages, extra, max_tokens))
             if message is not None:
                 return
     except APIConnectionError:

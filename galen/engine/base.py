@@ -45,6 +45,7 @@ class EngineInfo:
     context_length: int
     max_concurrency: int = 1
     supports_json_schema: bool = False
+    supports_media: bool = False  # images/video reach the model (no engine does this yet)
 
 
 class Engine(ABC):

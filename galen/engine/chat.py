@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from galen.chat.messages import normalize_messages
+from galen.chat.messages import has_media, normalize_messages
 from galen.chat.parser import Delta, OutputParser, ParsedOutput
 from galen.chat.template import ChatTemplate
-from galen.chat.tool_choice import ForcedCall, forced_call, validate_tool_choice
+from galen.chat.tool_choice import CALL_CLOSE, ForcedCall, forced_call, validate_tool_choice
 from galen.chat.tool_prompt import template_renders_tools, with_tool_instructions
 from galen.engine.base import Engine, FinishReason, GenerationRequest
 from galen.engine.sampling import PRESETS, SamplingParams
@@ -69,6 +69,7 @@ class ChatEvent:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     output: ParsedOutput | None = None  # the whole parsed output, on the last event only
+    reasoning_tokens: int = 0  # on the last event
 
 
 @dataclass
@@ -77,6 +78,7 @@ class ChatResult:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    reasoning_tokens: int = 0
 
 
 class ChatEngine:
@@ -114,6 +116,13 @@ class ChatEngine:
         thinking = self.thinking_enabled(request)
         tools = self._tools_for(request)
         messages = normalize_messages(request.messages, vision=self.source.vision)
+        if has_media(messages) and not self.engine.info.supports_media:
+            raise BadRequest(
+                "messages",
+                f"{self.source.model_id} has a vision encoder, but the {self.engine.info.name} engine cannot "
+                "take images or video through galen yet (galen sends rendered text to the engine)",
+                code="media_not_supported",
+            )
         if tools and not template_renders_tools(self.template.source):
             messages = with_tool_instructions(messages, tools, self.profile.tool_format)  # type: ignore[arg-type]
         kwargs = {**request.template_kwargs, "enable_thinking": thinking}
@@ -158,7 +167,11 @@ class ChatEngine:
             last = event
         assert last.output is not None, "a chat stream always ends with the parsed output"
         return ChatResult(
-            last.output, last.finish_reason or "stop", last.prompt_tokens, last.completion_tokens
+            last.output,
+            last.finish_reason or "stop",
+            last.prompt_tokens,
+            last.completion_tokens,
+            last.reasoning_tokens,
         )
 
 
@@ -183,9 +196,11 @@ class _Run:
 
     def events(self) -> Iterator[ChatEvent]:
         think = self.chat.profile.think
-        if self.prompt.starts_in_reasoning and think and (self.request.thinking_budget or self.forced):
-            limit = min(self.request.thinking_budget or self.budget, self.budget)
-            yield from self._call(limit, stop_after=think.close)
+        budget = self.request.thinking_budget
+        if self.prompt.starts_in_reasoning and think and (budget is not None or self.forced):
+            limit = min(self.budget if budget is None else budget, self.budget)
+            if limit > 0:
+                yield from self._call(limit, stop_after=think.close)
             if think.close not in self.generated:
                 if self.left <= 0 and not self.forced:
                     yield from self._end()
@@ -203,9 +218,13 @@ class _Run:
 
     def _forced(self, call: ForcedCall) -> Iterator[ChatEvent]:
         yield from self._inject(call.prefix)
-        schema = call.json_schema if self.chat.engine.info.supports_json_schema else None
-        yield from self._call(max(self.left, 1), schema=schema, extra_stop=call.stop)
-        yield from self._inject(call.suffix)
+        if call.json_schema is not None and self.chat.engine.info.supports_json_schema:
+            yield from self._call(max(self.left, 1), schema=call.json_schema, extra_stop=call.stop)
+            yield from self._inject(call.suffix)
+            return
+        # Unconstrained: the model writes the rest of the call itself; stop at its closing tag.
+        yield from self._call(max(self.left, 1), extra_stop=(CALL_CLOSE,))
+        yield from self._inject(CALL_CLOSE)
 
     def _inject(self, text: str) -> Iterator[ChatEvent]:
         """Text galen writes on the model's behalf; parsed exactly like generated text."""
@@ -247,4 +266,6 @@ class _Run:
 
     def _end(self) -> Iterator[ChatEvent]:
         delta = self.parser.finish()
-        yield ChatEvent(delta, self.finish, self.prompt.tokens, self.used, self.parser.result())
+        output = self.parser.result()
+        thought = self.chat.engine.count_tokens(output.reasoning) if output.reasoning else 0
+        yield ChatEvent(delta, self.finish, self.prompt.tokens, self.used, output, thought)

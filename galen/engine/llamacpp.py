@@ -14,6 +14,7 @@ import queue
 import secrets
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,9 @@ class LlamaCppEngine(Engine):
         return response.json()["tokens"]
 
     def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
+        if isinstance(request.prompt, str):
+            # Token ids, not text: llama.cpp would add a BOS that the chat template already wrote.
+            request = replace(request, prompt=self.tokenize(request.prompt))
         chunks: queue.Queue[Any] = queue.Queue()
         cancelled = threading.Event()
 

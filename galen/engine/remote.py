@@ -33,6 +33,7 @@ def _body(model: str, request: GenerationRequest) -> dict[str, Any]:
         "repetition_penalty": s.repetition_penalty,
         "stop": list(s.stop),
         "skip_special_tokens": False,
+        "add_special_tokens": False,  # the chat template already wrote BOS where the model wants one
         "spaces_between_special_tokens": False,
     }
     if s.max_tokens is not None:
@@ -85,7 +86,9 @@ class RemoteEngine(Engine):
     def tokenize(self, text: str) -> list[int]:
         # vLLM and galen serve /tokenize beside /v1.
         root = self.base_url.removesuffix("/v1")
-        response = self._http.post(f"{root}/tokenize", json={"model": self.model, "prompt": text})
+        response = self._http.post(
+            f"{root}/tokenize", json={"model": self.model, "prompt": text, "add_special_tokens": False}
+        )
         if response.status_code != 200:
             raise EngineError(f"{root}/tokenize answered {response.status_code}; cannot count tokens")
         return response.json()["tokens"]

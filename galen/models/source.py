@@ -122,7 +122,8 @@ def from_hub(repo_id: str, revision: str | None) -> Path:
         ) from exc
     offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
     try:
-        return Path(snapshot_download(repo_id, revision=revision, local_files_only=offline))
+        cache = os.environ.get("HF_HUB_CACHE")  # read now: huggingface_hub reads it once, at import
+        return Path(snapshot_download(repo_id, revision=revision, cache_dir=cache, local_files_only=offline))
     except Exception as exc:  # hub errors are many; all mean "not available here"
         raise ModelLoadError(
             f"cannot find {repo_id!r} locally or on the Hugging Face hub ({type(exc).__name__}); "
@@ -142,7 +143,10 @@ def resolve(
     spec = spec or DEFAULT_MODEL
     template = _template_override(chat_template)
     if spec.startswith(("http://", "https://")):
-        return _finish("remote", spec.rstrip("/"), model_id or spec, template, family or "chatml")
+        # A server publishes no template: the family comes from --chat-template or --family.
+        return _finish(
+            "remote", spec.rstrip("/"), model_id or spec, template, family or (None if template else "chatml")
+        )
     if spec in EMBEDDED:
         return resolve(
             str(EMBEDDED[spec]()), model_id=model_id or spec, chat_template=chat_template, family=family

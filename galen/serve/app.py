@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -69,7 +71,12 @@ class Guard:
 
 
 def create_app(state: ServerState) -> FastAPI:
-    app = FastAPI(title="galen", version=__version__, description=RESEARCH_NOTICE)
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.chat.engine.close()  # frees the model; a vLLM child process stops with it
+
+    app = FastAPI(title="galen", version=__version__, description=RESEARCH_NOTICE, lifespan=lifespan)
     app.state.galen = state
     install_error_handlers(app)
     app.add_middleware(Guard)

@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from galen.chat.parser import Delta
 from galen.chat.tool_calls import ToolCall
 from galen.engine.chat import ChatEvent, ChatRequest, Prepared
 from galen.serve.bridge import iterate_in_thread
+from galen.serve.disconnect import complete_or_cancel
 from galen.serve.protocol import ChatCompletionRequest
 from galen.serve.sse import held, sse, sse_done
 from galen.serve.state import ServerState
@@ -83,11 +84,12 @@ class _Choice:
         return "tool_calls" if self.calls else (event.finish_reason or "stop")
 
 
-def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+def _usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
+        "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
     }
 
 
@@ -96,75 +98,88 @@ async def _events(state: ServerState, prepared: Prepared, seed: int | None) -> A
         yield event
 
 
-async def _stream(
-    state: ServerState, body: ChatCompletionRequest, prepared: Prepared, model: str
-) -> AsyncIterator[str]:
-    rid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    base = {"id": rid, "object": "chat.completion.chunk", "created": created, "model": model}
+def _finish_choice(index: int, choice: _Choice, event: ChatEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {"index": index, "delta": {}, "finish_reason": choice.finish_reason(event)}
+    if event.output and event.output.issues:
+        out["tool_call_errors"] = _issues(event)
+    return out
+
+
+def _issues(event: ChatEvent) -> list[dict[str, str]]:
+    issues = event.output.issues if event.output else []
+    if issues:
+        log.warning("unparseable tool call in output: %s", issues[0].reason)
+    return [{"reason": i.reason, "raw": i.raw} for i in issues]
+
+
+def _log_output(state: ServerState, event: ChatEvent) -> None:
+    if state.settings.log_content and event.output:
+        out = event.output
+        log.info("chat output reasoning=%r content=%r", (out.reasoning or "")[:2000], out.content[:2000])
+
+
+async def _merged(state: ServerState, prepared: Prepared, seeds: list[int | None]) -> AsyncIterator[tuple]:
+    """Events of all `n` choices as they come, tagged with the choice index."""
     queue: asyncio.Queue[tuple[int, ChatEvent | BaseException | None]] = asyncio.Queue()
 
     async def pump(index: int, seed: int | None) -> None:
         try:
             async for event in _events(state, prepared, seed):
                 await queue.put((index, event))
-        except BaseException as exc:  # reported in-band: headers are already sent
+        except BaseException as exc:  # reported in-band: the headers are already sent
             await queue.put((index, exc))
         await queue.put((index, None))
 
-    choices = [_Choice(i, body.parallel_tool_calls) for i in range(body.n)]
-    tasks = [asyncio.create_task(pump(i, seed)) for i, seed in enumerate(_seeds(body))]
-    usage = [0, 0]
-    started, last = time.perf_counter(), None
+    tasks = [asyncio.create_task(pump(i, seed)) for i, seed in enumerate(seeds)]
     try:
-        for choice in choices:
-            yield sse(
-                {
-                    **base,
-                    "choices": [
-                        {
-                            "index": choice.index,
-                            "delta": {"role": "assistant", "content": ""},
-                            "finish_reason": None,
-                        }
-                    ],
-                }
-            )
-        running = body.n
+        running = len(tasks)
         while running:
             index, event = await queue.get()
             if event is None:
                 running -= 1
-                continue
-            if isinstance(event, BaseException):
-                yield sse({"error": {"message": str(event), "type": "server_error"}})
-                return
-            now = time.perf_counter()
-            state.metrics.ttft.observe(now - started) if last is None else state.metrics.itl.observe(
-                now - last
-            )
-            last = now
-            choice = choices[index]
-            delta = choice.delta(event.delta)
-            if delta:
-                yield sse({**base, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
-            if event.finish_reason:
-                usage[0] = event.prompt_tokens
-                usage[1] += event.completion_tokens
-                yield sse(
-                    {
-                        **base,
-                        "choices": [
-                            {"index": index, "delta": {}, "finish_reason": choice.finish_reason(event)}
-                        ],
-                    }
-                )
-        if body.stream_options and body.stream_options.include_usage:
-            yield sse({**base, "choices": [], "usage": _usage(*usage)})
-        yield sse_done()
-        _count(state, *usage)
+            else:
+                yield index, event
     finally:
         for task in tasks:
             task.cancel()
+
+
+async def _stream(
+    state: ServerState, body: ChatCompletionRequest, prepared: Prepared, model: str
+) -> AsyncIterator[str]:
+    base = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
+    choices = [_Choice(i, body.parallel_tool_calls) for i in range(body.n)]
+    for choice in choices:
+        first = {"index": choice.index, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+        yield sse({**base, "choices": [first]})
+    prompt_tokens = completion_tokens = reasoning_tokens = 0
+    started, last = time.perf_counter(), None
+    async for index, event in _merged(state, prepared, _seeds(body)):
+        if isinstance(event, BaseException):
+            yield sse({"error": {"message": str(event), "type": "server_error"}})
+            return
+        now = time.perf_counter()
+        (state.metrics.ttft if last is None else state.metrics.itl).observe(now - (last or started))
+        last = now
+        if delta := choices[index].delta(event.delta):
+            yield sse({**base, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
+        if event.finish_reason:
+            prompt_tokens = event.prompt_tokens
+            completion_tokens += event.completion_tokens
+            reasoning_tokens += event.reasoning_tokens
+            _log_output(state, event)
+            yield sse({**base, "choices": [_finish_choice(index, choices[index], event)]})
+    if body.stream_options and body.stream_options.include_usage:
+        yield sse(
+            {**base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens, reasoning_tokens)}
+        )
+    yield sse_done()
+    _count(state, prompt_tokens, completion_tokens)
 
 
 def _count(state: ServerState, prompt_tokens: int, completion_tokens: int) -> None:
@@ -194,8 +209,8 @@ async def _one_choice(
             call.pop("index")
     body: dict[str, Any] = {"index": index, "message": message, "finish_reason": choice.finish_reason(last)}
     if output.issues:
-        body["tool_call_errors"] = [{"reason": i.reason, "raw": i.raw} for i in output.issues]
-        log.warning("unparseable tool call in output: %s", output.issues[0].reason)
+        body["tool_call_errors"] = _issues(last)
+    _log_output(state, last)
     return body, last
 
 
@@ -208,6 +223,7 @@ async def _complete(state: ServerState, body: ChatCompletionRequest, prepared: P
     )
     prompt_tokens = results[0][1].prompt_tokens
     completion_tokens = sum(event.completion_tokens for _, event in results)
+    reasoning_tokens = sum(event.reasoning_tokens for _, event in results)
     _count(state, prompt_tokens, completion_tokens)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -215,24 +231,8 @@ async def _complete(state: ServerState, body: ChatCompletionRequest, prepared: P
         "created": int(time.time()),
         "model": model,
         "choices": [choice for choice, _ in results],
-        "usage": _usage(prompt_tokens, completion_tokens),
+        "usage": _usage(prompt_tokens, completion_tokens, reasoning_tokens),
     }
-
-
-async def _until_disconnect(request: Request) -> None:
-    while not await request.is_disconnected():
-        await asyncio.sleep(0.25)
-
-
-async def _complete_or_cancel(request: Request, work: Any) -> Any:
-    """Run `work`, cancelling it (and so the generation) if the client goes away."""
-    task, watch = asyncio.ensure_future(work), asyncio.ensure_future(_until_disconnect(request))
-    done, _ = await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
-    watch.cancel()
-    if task not in done:
-        task.cancel()
-        return JSONResponse({"error": {"message": "client disconnected", "type": "cancelled"}}, 499)
-    return task.result()
 
 
 @router.post("/v1/chat/completions")
@@ -249,4 +249,4 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
             held(admission, _stream(state, body, prepared, model)), media_type="text/event-stream"
         )
     async with admission:
-        return await _complete_or_cancel(request, _complete(state, body, prepared, model))
+        return await complete_or_cancel(request, _complete(state, body, prepared, model))

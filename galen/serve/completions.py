@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -15,11 +16,13 @@ from galen.engine.base import Chunk, GenerationRequest
 from galen.engine.sampling import SamplingParams
 from galen.errors import ContextWindowExceeded
 from galen.serve.bridge import iterate_in_thread
+from galen.serve.disconnect import complete_or_cancel
 from galen.serve.protocol import CompletionRequest
 from galen.serve.sse import held, sse, sse_done
 from galen.serve.state import ServerState
 
 router = APIRouter()
+log = logging.getLogger("galen.serve")
 
 
 def _prompts(body: CompletionRequest) -> list[str | list[int]]:
@@ -32,7 +35,7 @@ def _prompts(body: CompletionRequest) -> list[str | list[int]]:
 
 def _requests(state: ServerState, body: CompletionRequest) -> list[tuple[int, GenerationRequest]]:
     """One engine request per (prompt, n); max_tokens is clamped to what the window leaves."""
-    sampling = state.sampling(body, thinking=False)
+    sampling = state.sampling(body, thinking=None)
     engine = state.chat.engine
     out = []
     for p_index, prompt in enumerate(_prompts(body)):
@@ -93,6 +96,12 @@ async def _stream(
     if body.stream_options and body.stream_options.include_usage:
         yield sse({**base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens)})
     yield sse_done()
+    _count(state, prompt_tokens, completion_tokens)
+
+
+def _count(state: ServerState, prompt_tokens: int, completion_tokens: int) -> None:
+    state.metrics.prompt_tokens.inc(prompt_tokens)
+    state.metrics.completion_tokens.inc(completion_tokens)
 
 
 @router.post("/v1/completions")
@@ -106,11 +115,18 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
             held(admission, _stream(state, body, requests, model)), media_type="text/event-stream"
         )
     async with admission:
-        results = await asyncio.gather(*(_one(state, i, r) for i, r in requests))
+        return await complete_or_cancel(request, _complete(state, body, requests, model))
+
+
+async def _complete(
+    state: ServerState, body: CompletionRequest, requests: list, model: str
+) -> dict[str, Any]:
+    results = await asyncio.gather(*(_one(state, i, r) for i, r in requests))
     prompt_tokens = sum(last.prompt_tokens or 0 for _, last in results[:: body.n])
     completion_tokens = sum(last.completion_tokens or 0 for _, last in results)
-    state.metrics.prompt_tokens.inc(prompt_tokens)
-    state.metrics.completion_tokens.inc(completion_tokens)
+    _count(state, prompt_tokens, completion_tokens)
+    if state.settings.log_content:
+        log.info("completion prompts=%r outputs=%r", body.prompt, [c["text"][:2000] for c, _ in results])
     return {
         "id": f"cmpl-{uuid.uuid4().hex}",
         "object": "text_completion",

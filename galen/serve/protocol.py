@@ -57,6 +57,14 @@ class SamplingFields(BaseModel):
     stream_options: StreamOptions | None = None
     preset: str | None = None
     user: str | None = None
+    logprobs: bool | int | None = None
+
+    @field_validator("logprobs")
+    @classmethod
+    def _no_logprobs(cls, value: bool | int | None) -> None:
+        if value:
+            raise ValueError("log-probabilities are not returned by galen yet")
+        return None
 
     @field_validator("stop")
     @classmethod
@@ -78,7 +86,15 @@ class ChatCompletionRequest(SamplingFields):
     preserve_thinking: bool | None = None
     thinking_budget: int | None = Field(default=None, ge=0)
     response_format: dict[str, Any] | None = None
-    mm_processor_kwargs: dict[str, Any] | None = None
+    top_logprobs: int | None = None
+    mm_processor_kwargs: dict[str, Any] | None = None  # video sampling on vision models; ignored here
+
+    @field_validator("response_format")
+    @classmethod
+    def _text_only(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and value.get("type", "text") != "text":
+            raise ValueError("only {'type': 'text'} is supported; structured output is not enforced yet")
+        return value
 
     @field_validator("messages")
     @classmethod
@@ -92,6 +108,13 @@ class ChatCompletionRequest(SamplingFields):
 class CompletionRequest(SamplingFields):
     prompt: str | list[str] | list[int]
     echo: bool = False
+
+    @field_validator("echo")
+    @classmethod
+    def _no_echo(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("echo is not supported")
+        return value
 
     @field_validator("prompt")
     @classmethod

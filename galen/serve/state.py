@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from galen.engine.chat import ChatEngine
-from galen.engine.sampling import PRESETS, SamplingParams, get_preset
+from galen.engine.sampling import SamplingParams, get_preset
 from galen.errors import NotFound
 from galen.serve.limits import Limiter
 from galen.serve.metrics import Metrics
@@ -53,10 +53,16 @@ class ServerState:
             code="model_not_found",
         )
 
-    def sampling(self, body: SamplingFields, thinking: bool) -> SamplingParams:
-        """Preset (request, else server default, else the profile's) overridden field by field."""
+    def sampling(self, body: SamplingFields, thinking: bool | None) -> SamplingParams:
+        """Preset (request, else server default, else the profile's) overridden field by field.
+
+        `thinking=None` is a raw text completion: no chat mode, so no profile preset either.
+        """
         name = body.preset or self.settings.default_preset
-        base = get_preset(name) if name else self.chat.default_sampling(thinking)
+        if name:
+            base = get_preset(name)
+        else:
+            base = SamplingParams() if thinking is None else self.chat.default_sampling(thinking)
         stop = body.stop if isinstance(body.stop, list) else None
         return base.updated(
             temperature=body.temperature,
@@ -70,6 +76,3 @@ class ServerState:
             stop=tuple(stop) if stop else None,
             max_tokens=body.max_completion_tokens or body.max_tokens,
         )
-
-
-PRESET_NAMES = tuple(PRESETS)
