@@ -6,6 +6,7 @@ import typer
 
 from galen import RESEARCH_NOTICE
 from galen.cli import chat, serve
+from galen.cli import eval as eval_cli
 
 app = typer.Typer(
     name="galen",
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
+app.add_typer(eval_cli.app, name="eval")
 
 
 if __name__ == "__main__":

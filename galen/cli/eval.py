@@ -1,0 +1,141 @@
+"""`galen eval`: run benchmarks against a model, list tasks, compare runs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from galen import RESEARCH_NOTICE
+from galen.errors import GalenError
+
+app = typer.Typer(help="Evaluate models on medical benchmarks.", no_args_is_help=True)
+# Piped output (CI logs, tests) gets a wide console so the results table is never cut.
+console = Console() if Console().is_terminal else Console(width=200)
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
+
+
+def _data_sources(data: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in data or []:
+        task, sep, path = item.partition("=")
+        if not sep:
+            raise _fail(f"--data takes TASK=PATH (or TASK=hub), not {item!r}")
+        out[task] = path
+    return out
+
+
+@app.command("run")
+def run(
+    model: Annotated[str, typer.Option(help="GGUF file, HF folder, embedded name or http(s)://host/v1.")],
+    tasks: Annotated[str, typer.Option(help="Comma-separated task names (see `galen eval tasks`).")],
+    limit: Annotated[int | None, typer.Option(min=1, help="First N items of each task.")] = None,
+    preset: Annotated[str, typer.Option(help="Prompt preset: galen or lm-eval.")] = "galen",
+    samples: Annotated[int, typer.Option(min=1, help="Answers per item (mean accuracy and maj@k).")] = 1,
+    concurrency: Annotated[int, typer.Option(min=1, help="Calls in flight.")] = 8,
+    max_tokens: Annotated[int, typer.Option(min=1)] = 2048,
+    temperature: Annotated[float | None, typer.Option(min=0, max=2)] = None,
+    think: Annotated[bool | None, typer.Option("--think/--no-think", help="Thinking on/off.")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    engine: Annotated[str, typer.Option(help="Engine for a local model.")] = "auto",
+    data: Annotated[list[str] | None, typer.Option(help="TASK=PATH: read a task from a local file.")] = None,
+    output: Annotated[Path | None, typer.Option(help="Run folder (default runs/<model>-<time>).")] = None,
+) -> None:
+    """Run tasks and write a run folder; run it again with the same --output to resume."""
+    from galen.evals.clients import open_client
+    from galen.evals.report import table
+    from galen.evals.runner import EvalConfig, evaluate
+    from galen.evals.task import get_task
+
+    if preset not in ("galen", "lm-eval"):
+        raise _fail(f"--preset must be galen or lm-eval, not {preset!r}")
+    config = EvalConfig(
+        model=model,
+        tasks=[t.strip() for t in tasks.split(",") if t.strip()],
+        preset=preset,
+        limit=limit,
+        samples=samples,
+        concurrency=concurrency,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        thinking=think,
+        seed=seed,
+        engine=engine,
+        data=_data_sources(data),
+    )
+    output = output or Path("runs") / f"{Path(model).name or 'model'}-{time.strftime('%Y%m%d-%H%M%S')}"
+    try:
+        loaded = [get_task(name, source=config.data.get(name), limit=limit) for name in config.tasks]
+        client = open_client(model, engine)
+    except GalenError as exc:
+        raise _fail(exc.message) from None
+    console.print(f"[dim]{RESEARCH_NOTICE}[/dim]")
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as progress:
+
+            def on_task(task):  # one progress bar per task
+                bar = progress.add_task(task.name, total=len(task.samples) * samples)
+                return lambda: progress.advance(bar)
+
+            run = evaluate(config, loaded, client, output, on_task)
+    except GalenError as exc:
+        raise _fail(exc.message) from None
+    finally:
+        client.close()
+    if run.resumed_calls:
+        console.print(f"resumed: {run.resumed_calls} calls came from the cache in {output}")
+    console.print(table(config, run.tasks))
+    console.print(f"run folder: {output}")
+
+
+@app.command("tasks")
+def list_tasks() -> None:
+    """List the benchmark tasks galen knows."""
+    from galen.evals import tasks as _  # noqa: F401 - registers the tasks
+    from galen.evals.task import TASKS
+
+    t = Table("Task", "Description")
+    for name, factory in sorted(TASKS.items()):
+        t.add_row(name, (factory.__doc__ or "").strip().splitlines()[0] if factory.__doc__ else "")
+    console.print(t)
+
+
+@app.command("compare")
+def compare(run_a: Path, run_b: Path) -> None:
+    """Per-task differences between two runs, with paired significance."""
+    from galen.evals.compare import compare_runs
+
+    try:
+        comparisons = compare_runs(run_a, run_b)
+    except GalenError as exc:
+        raise _fail(exc.message) from None
+    t = Table(
+        "Task", "n", "A", "B", "B − A", "95% CI", "bootstrap p", "McNemar p", title=f"{run_a} vs {run_b}"
+    )
+    for c in comparisons:
+        t.add_row(
+            c.task,
+            str(c.n),
+            f"{c.accuracy_a:.4f}",
+            f"{c.accuracy_b:.4f}",
+            f"{c.diff.mean_diff:+.4f}",
+            f"[{c.diff.ci_low:+.3f}, {c.diff.ci_high:+.3f}]",
+            f"{c.diff.p_value:.3f}",
+            f"{c.mcnemar.p_value:.3f}",
+        )
+    console.print(t)

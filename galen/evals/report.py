@@ -1,0 +1,198 @@
+"""The run folder: results.json, samples_<task>.jsonl, report.md and a plot; and the table.
+
+results.json records what is needed to reproduce or distrust a number: the config, the model
+fingerprint, each task's data source with its hash, a hash of every prompt sent, the galen
+version and the git commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from galen import RESEARCH_NOTICE, __version__
+from galen.evals.runner import EvalConfig, SampleResult
+from galen.evals.scoring import TaskScore
+from galen.evals.task import Task
+
+MD_COLUMNS = (
+    "Task",
+    "Version",
+    "Filter",
+    "n-shot",
+    "Metric",
+    "Value",
+    "± Stderr",
+    "95% CI",
+    "n",
+    "Unparsed",
+    "Truncated",
+)
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def prompts_hash(results: list[SampleResult]) -> str:
+    digest = hashlib.sha256()
+    for r in sorted(results, key=lambda r: (r.id, r.k)):
+        digest.update(json.dumps(r.messages, sort_keys=True, ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def filter_name(task: Task, preset: str) -> str:
+    if task.kind == "label":
+        return "label"
+    return "custom-extract" if preset == "lm-eval" and task.name.startswith("mmlu_pro") else "galen-cascade"
+
+
+def n_shot(task: Task, preset: str) -> int:
+    return len(task.fewshot) if preset == "lm-eval" else 0
+
+
+def write_samples(output: Path, task: Task, results: list[SampleResult]) -> None:
+    with (output / f"samples_{task.name}.jsonl").open("w", encoding="utf-8") as f:
+        for r in results:
+            f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
+
+
+def results_json(
+    config: EvalConfig, fingerprint: dict[str, Any], runs: list[tuple[Task, TaskScore, list]]
+) -> dict:
+    return {
+        "galen_version": __version__,
+        "git_commit": git_commit(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "notice": RESEARCH_NOTICE,
+        "config": asdict(config),
+        "model": fingerprint,
+        "tasks": {
+            task.name: {
+                **asdict(score),
+                "source": task.source,
+                "filter": filter_name(task, config.preset),
+                "n_shot": n_shot(task, config.preset),
+                "prompts_sha256": prompts_hash(results),
+            }
+            for task, score, results in runs
+        },
+    }
+
+
+def table(config: EvalConfig, runs: list[tuple[Task, TaskScore, list]]) -> Table:
+    t = Table(title=f"galen eval: preset={config.preset} mode={config.mode} model={config.model}")
+    for column in (
+        "Task",
+        "Version",
+        "Filter",
+        "n-shot",
+        "Metric",
+        "Value",
+        "± Stderr",
+        "95% CI",
+        "n",
+        "Unparsed",
+        "Truncated",
+        "Think tok.",
+    ):
+        t.add_column(column, justify="left" if column in ("Task", "Filter", "Metric") else "right")
+    for task, s, _ in runs:
+        rows = [("accuracy", s.value, s.stderr, f"[{s.ci_low:.3f}, {s.ci_high:.3f}]")]
+        rows += [(name, value, None, "") for name, value in s.extra.items()]
+        for i, (metric, value, stderr, ci) in enumerate(rows):
+            first = i == 0
+            t.add_row(
+                task.name if first else "",
+                task.version if first else "",
+                filter_name(task, config.preset) if first else "",
+                str(n_shot(task, config.preset)) if first else "",
+                metric,
+                f"{value:.4f}",
+                "" if stderr is None else f"{stderr:.4f}",
+                ci,
+                str(s.n) if first else "",
+                f"{s.unparsed_rate:.1%}" if first else "",
+                f"{s.truncation_rate:.1%}" if first else "",
+                f"{s.mean_reasoning_tokens:.0f}" if first else "",
+            )
+    return t
+
+
+def report_md(results: dict[str, Any]) -> str:
+    config = results["config"]
+    lines = [
+        f"# galen eval: {config['model']}",
+        "",
+        f"> {RESEARCH_NOTICE}",
+        "",
+        f"Preset `{config['preset']}`, mode `{config['mode']}`, {config['samples']} sample(s) per item, "
+        f"galen {results['galen_version']} (commit {results['git_commit'] or 'unknown'}), "
+        f"{results['created']}.",
+        "",
+        "| " + " | ".join(MD_COLUMNS) + " |",
+        "|---" * len(MD_COLUMNS) + "|",
+    ]
+    for name, s in results["tasks"].items():
+        lines.append(
+            f"| {name} | {s['version']} | {s['filter']} | {s['n_shot']} | accuracy | {s['value']:.4f} | "
+            f"{s['stderr']:.4f} | [{s['ci_low']:.3f}, {s['ci_high']:.3f}] | {s['n']} | "
+            f"{s['unparsed_rate']:.1%} | {s['truncation_rate']:.1%} |"
+        )
+        for metric, value in s["extra"].items():
+            lines.append(f"| | | | | {metric} | {value:.4f} | | | | | |")
+    lines += ["", "## Subgroups", ""]
+    for name, s in results["tasks"].items():
+        for group, v in s["subgroups"].items():
+            lines.append(f"- {name} {group}: {v['accuracy']:.3f} (n={int(v['n'])})")
+    lines += ["", "![accuracy](accuracy.png)", ""]
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results["tasks"])
+    values = [results["tasks"][n]["value"] for n in names]
+    errors = [
+        [v - results["tasks"][n]["ci_low"] for n, v in zip(names, values, strict=True)],
+        [results["tasks"][n]["ci_high"] - v for n, v in zip(names, values, strict=True)],
+    ]
+    fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(names)), 3.5))
+    ax.bar(names, values, yerr=errors, capsize=4, color="#4c72b0")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy (95% CI)")
+    ax.set_title(results["config"]["model"], fontsize=9)
+    plt.xticks(rotation=20, ha="right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_run(
+    output: Path, config: EvalConfig, fingerprint: dict[str, Any], runs: list[tuple[Task, TaskScore, list]]
+) -> dict[str, Any]:
+    output.mkdir(parents=True, exist_ok=True)
+    for task, _, results in runs:
+        write_samples(output, task, results)
+    results = results_json(config, fingerprint, runs)
+    (output / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    (output / "report.md").write_text(report_md(results))
+    plot(results, output / "accuracy.png")
+    return results

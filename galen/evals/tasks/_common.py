@@ -1,0 +1,58 @@
+"""What the task files share: presets, the card's answer instruction, lettered options, row checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from galen.errors import BadRequest
+from galen.evals.task import Sample
+
+PRESETS = ("galen", "lm-eval")
+LETTERS = "ABCDEFGHIJKLMNOP"
+
+# The model cards' multiple-choice instruction, word for word (Reasoning-Medical-27B, "Best Practices").
+CHOICE_INSTRUCTION = (
+    'Please show your choice in the answer field with only the choice letter, e.g., "answer": "C".'
+)
+
+Messages = list[dict[str, Any]]
+
+
+def user(text: str) -> Messages:
+    return [{"role": "user", "content": text}]
+
+
+def unknown_preset(preset: str) -> BadRequest:
+    return BadRequest("preset", f"unknown preset {preset!r}; use one of: {', '.join(PRESETS)}")
+
+
+def lettered(options: dict[str, str]) -> str:
+    """'A. text' one per line, in presentation order."""
+    return "\n".join(f"{letter}. {text}" for letter, text in options.items())
+
+
+def galen_choice_prompt(sample: Sample) -> Messages:
+    """The zero-shot "galen" preset: question, lettered options, then the card's instruction."""
+    return user(f"{sample.question}\n\n{lettered(sample.options)}\n\n{CHOICE_INSTRUCTION}")
+
+
+def options_from_list(values: Sequence[Any]) -> dict[str, str]:
+    """["x", "y"] -> {"A": "x", "B": "y"}; None entries (absent options) are dropped from the end."""
+    texts = [v for v in values if v is not None]
+    if len(texts) > len(LETTERS):
+        raise ValueError(f"{len(texts)} options; at most {len(LETTERS)} are supported")
+    return {LETTERS[i]: str(text) for i, text in enumerate(texts)}
+
+
+def bad_row(task: str, row_id: Any, message: str) -> BadRequest:
+    return BadRequest("source", f"{task}: row {row_id}: {message}")
+
+
+def checked(task: str, sample: Sample) -> Sample:
+    """A choice sample whose gold letter is one of its options, or an error naming the row."""
+    if not sample.options:
+        raise bad_row(task, sample.id, "has no options")
+    if sample.answer not in sample.options:
+        raise bad_row(task, sample.id, f"answer {sample.answer!r} is not one of {', '.join(sample.options)}")
+    return sample

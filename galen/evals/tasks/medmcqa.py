@@ -1,0 +1,124 @@
+"""MedMCQA dev split: four-option questions from Indian medical entrance exams (AIIMS / NEET PG).
+
+The published test answers are withheld, so papers and lm-eval score the dev ("validation") split:
+4183 rows, of which 2816 are single-choice. A row of the upstream Hugging Face dataset
+(openlifescienceai/medmcqa) has this shape:
+
+    {"id": "<uuid>", "question": "...",
+     "opa": "...", "opb": "...", "opc": "...", "opd": "...",
+     "cop": 2,                         # the correct option, 0-3 (0 = opa)
+     "choice_type": "single",          # or "multi"
+     "exp": "<explanation>", "subject_name": "Pharmacology", "topic_name": "..."}
+
+Derived copies (e.g. medagents-benchmark) have `{"question", "options": {"A".."D"}, "answer_idx",
+"answer", "realidx"}`; both shapes are read. `subject_name` is the subgroup when present.
+
+Official scorer: accuracy (https://github.com/medmcqa/medmcqa). lm-eval's `medmcqa` (loglikelihood
+over A-D, here used for its wording only):
+https://github.com/EleutherAI/lm-evaluation-harness/tree/main/lm_eval/tasks/medmcqa
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from galen.evals.loading import check_count, find_one, read_records, resolve_data, take
+from galen.evals.task import Sample, Task, task
+from galen.evals.tasks._common import (
+    LETTERS,
+    Messages,
+    bad_row,
+    checked,
+    galen_choice_prompt,
+    unknown_preset,
+    user,
+)
+
+NAME = "medmcqa"
+VERSION = "1"
+HUB_ID = "openlifescienceai/medmcqa"
+# A commit of the repo's parquet conversion (refs/convert/parquet), which holds default/validation/*.parquet.
+REVISION = "06f6303a3118f59c259d47bf71ab5e2dcc4e74bb"
+HUB_FILES = ("*validation*.parquet", "*validation*/*.parquet", "data/validation-*")
+DEV_ROWS = 4183
+FOLDER_FILES = (
+    "**/validation*.parquet",
+    "**/validation/*.parquet",
+    "dev*.jsonl",
+    "dev*.json",
+    "validation*.jsonl",
+    "test.jsonl",
+    "*.jsonl",
+)
+METADATA = ("subject_name", "topic_name", "choice_type")
+
+
+def to_sample(row: dict[str, Any], line: int) -> Sample:
+    """One row (upstream or derived shape) as a Sample; `line` is its 0-based position."""
+    if "opa" in row:
+        cop = row.get("cop")
+        if not isinstance(cop, int) or not 0 <= cop <= 3:
+            raise bad_row(
+                NAME,
+                row.get("id", line),
+                f"cop must be 0-3 as on the Hugging Face hub, not {cop!r} "
+                "(the GitHub release numbers options 1-4: subtract 1)",
+            )
+        options = {LETTERS[i]: str(row[key]) for i, key in enumerate(("opa", "opb", "opc", "opd"))}
+        metadata = {key: row[key] for key in METADATA if row.get(key)}
+        return Sample(
+            id=str(row.get("id", line)),
+            question=row["question"],
+            answer=LETTERS[cop],
+            options=options,
+            metadata=metadata,
+        )
+    try:
+        options = {str(k): str(v) for k, v in row["options"].items()}
+        answer = str(row["answer_idx"]).strip()
+    except (KeyError, AttributeError) as exc:
+        raise bad_row(
+            NAME, line, f"missing field {exc}; expected opa..opd and cop, or options and answer_idx"
+        ) from None
+    metadata = {key: row[key] for key in METADATA if row.get(key)}
+    return Sample(
+        id=str(row.get("realidx", row.get("id", line))),
+        question=row["question"],
+        answer=answer,
+        options=options,
+        metadata=metadata,
+    )
+
+
+def prompt(sample: Sample, preset: str) -> Messages:
+    if preset == "galen":
+        return galen_choice_prompt(sample)
+    if preset == "lm-eval":  # lm_eval/tasks/medmcqa/utils_medmcqa.py doc_to_text
+        options = "".join(f"{k}. {v}\n" for k, v in sample.options.items())
+        return user(f"Question: {sample.question}\nChoices:\n{options}Answer:")
+    raise unknown_preset(preset)
+
+
+@task(NAME)
+def medmcqa(source: str | None = None, limit: int | None = None, seed: int = 0) -> Task:
+    """MedMCQA dev split (4183 items; 2816 single-choice); subgroups by subject.
+
+    source: None (our bundled sample), a .jsonl/.json/.parquet file or a folder holding the
+        validation split, "hub" (openlifescienceai/medmcqa at a pinned commit) or "hf://ID@REVISION".
+    limit: the first N items in file order. seed: unused (nothing is shuffled); accepted so every
+        task factory takes the same arguments.
+    """
+    where = resolve_data(source, "medmcqa.jsonl", HUB_ID, REVISION, task=NAME, hub_files=HUB_FILES)
+    file = find_one(where.path, FOLDER_FILES, NAME) if where.path.is_dir() else where.path
+    rows = read_records(file)
+    if where.origin == "hub":
+        check_count(NAME, rows, DEV_ROWS)
+    samples = [checked(NAME, to_sample(row, i)) for i, row in enumerate(take(rows, limit))]
+    return Task(
+        name=NAME,
+        version=VERSION,
+        samples=samples,
+        prompt=prompt,
+        subgroups=("subject_name",),
+        source=where.describe([file]),
+    )

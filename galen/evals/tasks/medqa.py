@@ -1,0 +1,98 @@
+"""MedQA (USMLE), US 4-option test split: 1273 four-option vignettes, scored by accuracy.
+
+A row of the upstream jsonl (jind11/MedQA `data_clean/questions/US/4_options/phrases_no_exclude_test.jsonl`,
+mirrored as GBaker/MedQA-USMLE-4-options) has this shape:
+
+    {"question": "A 45-year-old man presents with ... Which of the following is the most likely ...?",
+     "answer": "<text of the correct option>",
+     "options": {"A": "...", "B": "...", "C": "...", "D": "..."},
+     "meta_info": "step1",            # or "step2&3": the USMLE step, our subgroup
+     "answer_idx": "C",
+     "metamap_phrases": ["..."],
+     "realidx": 17}                   # only in some copies (medagents-benchmark); else the line number
+
+The `GBaker/MedQA-USMLE-4-options-hf` copy that lm-eval's `medqa_4options` reads has the shape
+`{"id", "sent1" (question), "ending0".."ending3", "label" (0-3)}`; both are read.
+
+Official scorer: accuracy over the option letter. lm-eval's task (loglikelihood over A-D, here used
+for its wording only): https://github.com/EleutherAI/lm-evaluation-harness/tree/main/lm_eval/tasks/medqa
+Dataset: https://github.com/jind11/MedQA
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from galen.evals.loading import check_count, find_one, read_records, resolve_data, take
+from galen.evals.task import Sample, Task, task
+from galen.evals.tasks._common import (
+    LETTERS,
+    Messages,
+    bad_row,
+    checked,
+    galen_choice_prompt,
+    unknown_preset,
+    user,
+)
+
+NAME = "medqa"
+VERSION = "1"
+HUB_ID = "GBaker/MedQA-USMLE-4-options"
+REVISION = "0fb93dd23a7339b6dcd27e241cb9b5eca62d4d18"
+HUB_FILES = ("phrases_no_exclude_test.jsonl",)
+TEST_ROWS = 1273
+FOLDER_FILES = ("test.jsonl", "phrases_no_exclude_test.jsonl", "test.json", "*test*.jsonl", "*test*.parquet")
+
+
+def to_sample(row: dict[str, Any], line: int) -> Sample:
+    """One upstream row (either shape above) as a Sample; `line` is its 0-based position."""
+    if "sent1" in row:  # the "-hf" copy
+        options = {LETTERS[i]: row[f"ending{i}"] for i in range(4)}
+        answer = LETTERS[int(row["label"])]
+        return Sample(id=str(row.get("id", line)), question=row["sent1"], answer=answer, options=options)
+    try:
+        options = {str(k): str(v) for k, v in row["options"].items()}
+        answer = str(row["answer_idx"]).strip()
+        question = row["question"]
+    except (KeyError, AttributeError) as exc:
+        raise bad_row(
+            NAME, line, f"missing field {exc}; expected question, options{{A..D}}, answer_idx"
+        ) from None
+    metadata = {"meta_info": row["meta_info"]} if row.get("meta_info") else {}
+    return Sample(
+        id=str(row.get("realidx", line)), question=question, answer=answer, options=options, metadata=metadata
+    )
+
+
+def prompt(sample: Sample, preset: str) -> Messages:
+    if preset == "galen":
+        return galen_choice_prompt(sample)
+    if preset == "lm-eval":  # lm_eval/tasks/medqa/preprocess_medqa.py doc_to_text
+        options = "".join(f"{k}. {v}\n" for k, v in sample.options.items())
+        return user(f"Question: {sample.question}\n{options}Answer:")
+    raise unknown_preset(preset)
+
+
+@task(NAME)
+def medqa(source: str | None = None, limit: int | None = None, seed: int = 0) -> Task:
+    """MedQA USMLE 4-option test (1273 items); subgroups by USMLE step.
+
+    source: None (our bundled sample), a .jsonl/.json/.parquet file or a folder holding one,
+        "hub" (GBaker/MedQA-USMLE-4-options at a pinned commit) or "hf://ID@REVISION".
+    limit: the first N items in file order. seed: unused (nothing is shuffled); accepted so every
+        task factory takes the same arguments.
+    """
+    where = resolve_data(source, "medqa.jsonl", HUB_ID, REVISION, task=NAME, hub_files=HUB_FILES)
+    file = find_one(where.path, FOLDER_FILES, NAME) if where.path.is_dir() else where.path
+    rows = read_records(file)
+    if where.origin == "hub":
+        check_count(NAME, rows, TEST_ROWS)
+    samples = [checked(NAME, to_sample(row, i)) for i, row in enumerate(take(rows, limit))]
+    return Task(
+        name=NAME,
+        version=VERSION,
+        samples=samples,
+        prompt=prompt,
+        subgroups=("meta_info",),
+        source=where.describe([file]),
+    )
