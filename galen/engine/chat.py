@@ -47,10 +47,14 @@ class ChatRequest:
 @dataclass
 class Prompt:
     text: str
-    tokens: int
+    ids: list[int]  # counted once, and sent as ids so the engine need not tokenize again
     thinking: bool
     starts_in_reasoning: bool
     tools: list[dict[str, Any]] | None
+
+    @property
+    def tokens(self) -> int:
+        return len(self.ids)
 
 
 @dataclass
@@ -131,7 +135,7 @@ class ChatEngine:
         text = self.template.render(messages, tools=tools, **kwargs)
         think = self.profile.think
         opens = bool(thinking and think and text.rstrip().endswith(think.open))
-        return Prompt(text, self.engine.count_tokens(text), thinking, opens, tools)
+        return Prompt(text, self.engine.tokenize(text), thinking, opens, tools)
 
     def _budget(self, prompt: Prompt, sampling: SamplingParams) -> int:
         """Tokens the answer may use. A max_tokens past the window is clamped to what is left
@@ -243,7 +247,9 @@ class _Run:
     ) -> Iterator[ChatEvent]:
         sampling = self.request.sampling
         sampling = sampling.updated(max_tokens=max_tokens, stop=tuple(sampling.stop) + extra_stop)
-        request = GenerationRequest(self.prompt.text + self.generated, sampling, schema)
+        # Continuations re-send text: what the model wrote and galen added is tokenized together.
+        prompt = self.prompt.text + self.generated if self.generated else self.prompt.ids
+        request = GenerationRequest(prompt, sampling, schema)
         start = len(self.generated)
         stream = self.chat.engine.stream(request)
         try:

@@ -39,7 +39,9 @@ def _requests(state: ServerState, body: CompletionRequest) -> list[tuple[int, Ge
     engine = state.chat.engine
     out = []
     for p_index, prompt in enumerate(_prompts(body)):
-        used = len(prompt) if isinstance(prompt, list) else engine.count_tokens(prompt)
+        if isinstance(prompt, str):
+            prompt = engine.tokenize(prompt)  # counted once, sent as ids
+        used = len(prompt)
         room = engine.info.context_length - used
         if room < 1:
             raise ContextWindowExceeded(used, sampling.max_tokens or 0, engine.info.context_length)
