@@ -1,9 +1,10 @@
 """Throughput and latency of `galen serve` on the CPU, against llama.cpp in-process and transformers.
 
 One fixed workload: 16 short medical questions written for this script, as ChatML prompts for the
-embedded SmolLM2-135M-Instruct (llama.cpp: its Q8_0 copy; transformers: the shipped Q4_1), greedy decoding, a fixed seed per request and
-`max_tokens` 64. The model may stop early, so throughput counts the completion tokens reported in
-`usage` (stream_options.include_usage), never max_tokens. Three ways to run it:
+embedded SmolLM2-135M-Instruct (llama.cpp runs its Q8_0 copy, transformers the shipped Q4_1 file),
+greedy decoding, a fixed seed per request and `max_tokens` 64. The model may stop early, so
+throughput counts the completion tokens reported in `usage` (stream_options.include_usage), never
+max_tokens. Three ways to run it:
 
 1. HTTP: `galen serve --parallel N` as a subprocess on a free loopback port, driven with streaming
    POST /v1/completions (and, with --chat, /v1/chat/completions with thinking off) from asyncio +
@@ -354,7 +355,8 @@ def main() -> None:
     flags = f"{' --quick' if args.quick else ''}{' --chat' if args.chat else ''}"
     command = f"benchmarks/serve.py{flags} --parallel {args.parallel} --threads {args.threads}"
     config = (
-        f"- Setup: embedded SmolLM2-135M-Instruct (llama.cpp: the Q8_0 copy; transformers: the shipped Q4_1 GGUF), `galen serve --parallel {args.parallel} "
+        f"- Setup: embedded SmolLM2-135M-Instruct (llama.cpp: the Q8_0 copy; transformers: the shipped "
+        f"Q4_1 GGUF), `galen serve --parallel {args.parallel} "
         f"--threads {args.threads}`, context {CONTEXT}; greedy, max_tokens {MAX_TOKENS}, a seed per "
         f"request; requests per concurrency level {levels}; whole run {time.time() - began:.0f} s; "
         f"load average when it ended: {load}"
