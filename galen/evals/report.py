@@ -22,6 +22,7 @@ from galen.evals.runner import EvalConfig, SampleResult
 from galen.evals.scoring import TaskScore
 from galen.evals.task import Task
 
+# The card-style table's columns, shared by the terminal table and report.md.
 MD_COLUMNS = (
     "Task",
     "Version",
@@ -95,20 +96,7 @@ def results_json(
 
 def table(config: EvalConfig, runs: list[tuple[Task, TaskScore, list]]) -> Table:
     t = Table(title=f"galen eval: preset={config.preset} mode={config.mode} model={config.model}")
-    for column in (
-        "Task",
-        "Version",
-        "Filter",
-        "n-shot",
-        "Metric",
-        "Value",
-        "± Stderr",
-        "95% CI",
-        "n",
-        "Unparsed",
-        "Truncated",
-        "Think tok.",
-    ):
+    for column in (*MD_COLUMNS, "Think tok."):
         t.add_column(column, justify="left" if column in ("Task", "Filter", "Metric") else "right")
     for task, s, _ in runs:
         rows = [("accuracy", s.value, s.stderr, f"[{s.ci_low:.3f}, {s.ci_high:.3f}]")]
