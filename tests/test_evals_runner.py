@@ -182,3 +182,20 @@ def test_real_medqa_file_through_the_cli(tmp_path, server):
     source = json.loads((tmp_path / "real" / "results.json").read_text())["tasks"]["medqa"]["source"]
     assert "test.jsonl" in source
     assert Path(tmp_path / "real" / "samples_medqa.jsonl").exists()
+
+
+def test_mmlu_prox_lm_eval_preset_extracts_in_the_task_language():
+    from galen.evals.clients import Answer
+    from galen.evals.runner import extract
+
+    task = get_task("mmlu_prox_biology", language="de")
+    sample = task.samples[0]
+    cue = task.prompt(sample, "lm-eval")[-1]["content"]
+    assert cue  # the German prompt renders
+    from galen.evals.tasks.mmlu_prox import answer_pattern
+
+    german = answer_pattern("de").pattern.replace("\\(?([ABCDEFGHIJ])\\)?", "(B)").replace("\\", "")
+    got = extract(task, sample, Answer(f"Schritt für Schritt ... {german}", None, "stop", 1, 1, 0), "lm-eval")
+    assert got.answer == "B"
+    english = extract(task, sample, Answer("The answer is (B)", None, "stop", 1, 1, 0), "lm-eval")
+    assert english.answer is None  # the German regex does not read an English cue

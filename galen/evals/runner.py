@@ -76,9 +76,21 @@ def extract(task: Task, sample: Sample, answer: Answer, preset: str) -> Extracti
         return Extraction(None, "none", None)
     if task.kind == "label":
         return extract_label(answer.content, task.labels)
+    if preset == "lm-eval" and task.name.startswith("mmlu_prox"):
+        return _extract_prox(answer.content, task.choices_for(sample), sample.metadata.get("language", "en"))
     if preset == "lm-eval" and task.name.startswith("mmlu_pro"):
         return extract_mmlu_pro(answer.content, task.choices_for(sample))
     return extract_choice(answer.content, task.choices_for(sample))
+
+
+def _extract_prox(text: str, letters: tuple[str, ...], language: str) -> Extraction:
+    """lm-eval's per-language custom-extract for MMLU-ProX: its regex, first match wins."""
+    from galen.evals.tasks.mmlu_prox import answer_pattern
+
+    match = answer_pattern(language).search(text)
+    if match is None or match.group(1) not in letters:
+        return Extraction(None, "none", None)
+    return Extraction(match.group(1), "custom_extract", match.span(1))
 
 
 async def _answer(
