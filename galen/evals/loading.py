@@ -200,3 +200,24 @@ def _download(repo: str, revision: str, patterns: Sequence[str] | None, task: st
             f"Pass a local path instead, e.g. --data {task}=PATH",
         ) from None
     return Path(folder)
+
+
+def load_file_rows(
+    source: str | Path | None,
+    default_sample: str,
+    *,
+    task: str,
+    hub_id: str,
+    revision: str | None,
+    hub_files: Sequence[str],
+    folder_files: Sequence[str],
+    expected_rows: int,
+) -> tuple[list[dict[str, Any]], str]:
+    """Rows of a one-file split and its `Task.source` text: the sample, a file, a folder holding
+    the file, or the pinned hub revision (whose row count is checked)."""
+    where = resolve_data(source, default_sample, hub_id, revision, task=task, hub_files=hub_files)
+    file = find_one(where.path, folder_files, task) if where.path.is_dir() else where.path
+    rows = read_records(file)
+    if where.origin == "hub":
+        check_count(task, rows, expected_rows)
+    return rows, where.describe([file])

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from galen.evals.loading import check_count, find_one, read_records, resolve_data, take
+from galen.evals.loading import load_file_rows, take
 from galen.evals.task import Sample, Task, task
 from galen.evals.tasks._common import (
     LETTERS,
@@ -108,11 +108,16 @@ def medmcqa(source: str | None = None, limit: int | None = None, seed: int = 0) 
     limit: the first N items in file order. seed: unused (nothing is shuffled); accepted so every
         task factory takes the same arguments.
     """
-    where = resolve_data(source, "medmcqa.jsonl", HUB_ID, REVISION, task=NAME, hub_files=HUB_FILES)
-    file = find_one(where.path, FOLDER_FILES, NAME) if where.path.is_dir() else where.path
-    rows = read_records(file)
-    if where.origin == "hub":
-        check_count(NAME, rows, DEV_ROWS)
+    rows, source_text = load_file_rows(
+        source,
+        "medmcqa.jsonl",
+        task=NAME,
+        hub_id=HUB_ID,
+        revision=REVISION,
+        hub_files=HUB_FILES,
+        folder_files=FOLDER_FILES,
+        expected_rows=DEV_ROWS,
+    )
     samples = [checked(NAME, to_sample(row, i)) for i, row in enumerate(take(rows, limit))]
     return Task(
         name=NAME,
@@ -120,5 +125,5 @@ def medmcqa(source: str | None = None, limit: int | None = None, seed: int = 0) 
         samples=samples,
         prompt=prompt,
         subgroups=("subject_name",),
-        source=where.describe([file]),
+        source=source_text,
     )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from galen.evals.loading import check_count, find_one, read_records, resolve_data, take
+from galen.evals.loading import load_file_rows, take
 from galen.evals.task import Sample, Task, task
 from galen.evals.tasks._common import Messages, bad_row, checked, galen_choice_prompt, unknown_preset
 
@@ -84,11 +84,16 @@ def medxpertqa(source: str | None = None, limit: int | None = None, seed: int = 
         in file order. seed: unused (nothing is shuffled); accepted so every task factory takes the
         same arguments.
     """
-    where = resolve_data(source, "medxpertqa.jsonl", HUB_ID, REVISION, task=NAME, hub_files=HUB_FILES)
-    file = find_one(where.path, FOLDER_FILES, NAME) if where.path.is_dir() else where.path
-    rows = read_records(file)
-    if where.origin == "hub":
-        check_count(NAME, rows, TEST_ROWS)
+    rows, source_text = load_file_rows(
+        source,
+        "medxpertqa.jsonl",
+        task=NAME,
+        hub_id=HUB_ID,
+        revision=REVISION,
+        hub_files=HUB_FILES,
+        folder_files=FOLDER_FILES,
+        expected_rows=TEST_ROWS,
+    )
     samples = [checked(NAME, to_sample(row, i)) for i, row in enumerate(take(rows, limit))]
     return Task(
         name=NAME,
@@ -96,5 +101,5 @@ def medxpertqa(source: str | None = None, limit: int | None = None, seed: int = 
         samples=samples,
         prompt=prompt,
         subgroups=("question_type", "body_system"),
-        source=where.describe([file]),
+        source=source_text,
     )
