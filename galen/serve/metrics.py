@@ -31,5 +31,9 @@ class Metrics:
         self.queue_depth = Gauge("galen_queue_depth", "Requests waiting for a slot", registry=r)
         self.active = Gauge("galen_active_requests", "Requests generating now", registry=r)
 
+    def count_tokens(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.prompt_tokens.inc(prompt_tokens)
+        self.completion_tokens.inc(completion_tokens)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
