@@ -1,0 +1,153 @@
+"""The audit trail of an output folder: what was written, with hashes, and how it was made.
+
+- `<out>/processing_log.jsonl`: one line per stage of every run, appended and never rewritten:
+  `{"run", "stage", "inputs": [{"path", "sha256"}], "settings", "rows_in", "rows_out",
+  "details", "tool", "time"}`.
+- `<out>/manifest.json`: the latest run: the recipe (path and sha256), the tool version, every
+  output file with its sha256, rows and bytes, the counts, and that run's log entries.
+
+`verify(out)` recomputes every hash and row count listed in the manifest and lists what changed,
+what is missing and which files the manifest does not know. Output files carry no time stamps, so
+running the same recipe on the same inputs writes byte-identical files; only the log and the
+manifest record when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from galen import __version__
+from galen.errors import BadRequest
+from galen.evals.loading import sha256_file
+
+TOOL = f"galen {__version__}"
+MANIFEST = "manifest.json"
+LOG = "processing_log.jsonl"
+TRACKED = ("records", "export", "decontam", "dedup", "shards")  # folders whose files the manifest lists
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class LogEntry:
+    """One stage of one run."""
+
+    run: str
+    stage: str
+    inputs: list[dict[str, str]]
+    settings: dict[str, Any]
+    rows_in: int
+    rows_out: int
+    details: dict[str, Any] = field(default_factory=dict)
+    tool: str = TOOL
+    time: str = field(default_factory=now)
+
+
+def count_rows(path: Path) -> int | None:
+    """Rows of a .jsonl (lines) or .parquet file; None for other files."""
+    if path.suffix == ".jsonl":
+        with path.open("rb") as f:
+            return sum(1 for line in f if line.strip())
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    return None
+
+
+def describe(out: Path, path: Path) -> dict[str, Any]:
+    return {
+        "path": str(path.relative_to(out)),
+        "sha256": sha256_file(path),
+        "rows": count_rows(path),
+        "bytes": path.stat().st_size,
+    }
+
+
+def tracked_files(out: Path) -> list[Path]:
+    return sorted(
+        p for folder in TRACKED if (out / folder).is_dir() for p in (out / folder).rglob("*") if p.is_file()
+    )
+
+
+def append_log(out: Path, entries: list[LogEntry]) -> None:
+    with (out / LOG).open("a", encoding="utf-8") as f:
+        for entry in entries:
+            f.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
+
+
+def write_manifest(
+    out: Path, recipe: dict[str, Any], counts: dict[str, Any], entries: list[LogEntry]
+) -> dict:
+    """Append this run's entries to the log and write the manifest listing every output file."""
+    append_log(out, entries)
+    manifest = {
+        "tool": TOOL,
+        "recipe": recipe,
+        "outputs": [describe(out, p) for p in tracked_files(out)],
+        "counts": counts,
+        "log": [asdict(e) for e in entries],
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return manifest
+
+
+def read_manifest(out: Path) -> dict[str, Any]:
+    path = out / MANIFEST
+    if not path.is_file():
+        raise BadRequest("dir", f"{out} has no {MANIFEST}; is it the output folder of `galen data build`?")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BadRequest("dir", f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+@dataclass
+class Verification:
+    checked: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(out: Path) -> Verification:
+    """Recompute every listed hash and row count; report changed, missing and unlisted files."""
+    manifest = read_manifest(out)
+    problems = []
+    listed = set()
+    for entry in manifest.get("outputs", []):
+        path = out / entry["path"]
+        listed.add(entry["path"])
+        if not path.is_file():
+            problems.append(f"{entry['path']}: missing")
+            continue
+        digest = sha256_file(path)
+        if digest != entry["sha256"]:
+            problems.append(
+                f"{entry['path']}: sha256 changed (manifest {entry['sha256'][:12]}, now {digest[:12]})"
+            )
+        rows = count_rows(path)
+        if rows != entry.get("rows"):
+            problems.append(f"{entry['path']}: {rows} rows, the manifest says {entry.get('rows')}")
+    for path in tracked_files(out):
+        name = str(path.relative_to(out))
+        if name not in listed:
+            problems.append(f"{name}: not in the manifest")
+    log = out / LOG
+    if log.is_file():
+        for number, line in enumerate(log.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                json.loads(line)
+            except json.JSONDecodeError:
+                problems.append(f"{LOG}:{number}: not valid JSON")
+    else:
+        problems.append(f"{LOG}: missing")
+    return Verification(len(listed), problems)

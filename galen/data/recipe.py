@@ -1,0 +1,206 @@
+"""A recipe: which sources to read and how to clean, decontaminate, export and distil them.
+
+YAML only fills in these pydantic models; every field has a default except `name` and `sources`,
+and a mistake is reported with the path of the field at fault (`sources[2].format: unknown format
+'medqq'; known: medqa, ...`). Relative paths are relative to the recipe file.
+
+    name: demo
+    output: out/demo                      # default: data/<name> in the current folder
+    sources:
+      - format: medqa                     # an adapter in data/sources/
+        path: ../medqa/train.jsonl        # omitted: galen's bundled sample; "hub": pinned revision
+        split: train
+    decontamination:
+      benchmarks: {medqa: ../shared/benchmarks/medqa/test.jsonl}   # others: bundled samples
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from galen.errors import BadRequest
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(Strict):
+    format: str = Field(
+        description="The adapter that reads it: medqa, medmcqa, ..., jsonl, messages, sharegpt."
+    )
+    name: str | None = Field(
+        None, description="Unique name of the source (default: the format); ids start with it."
+    )
+    path: str | None = Field(
+        None,
+        description='A file or folder, "hub" (pinned revision), "hf://ID@COMMIT", or omitted (the sample).',
+    )
+    split: str = Field("train", description="The split to read; a folder or hub snapshot is searched for it.")
+    subset: str | None = Field(None, description="Adapter-specific subset (MedExpQA: the language).")
+    licence: str | None = Field(
+        None, description="Overrides the adapter's licence, which every record carries."
+    )
+    limit: int | None = Field(None, ge=1, description="Read only the first N rows.")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Our field name -> the file's column name."
+    )
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        from galen.data.sources import ADAPTERS
+
+        if value not in ADAPTERS:
+            raise ValueError(f"unknown format {value!r}; known: {', '.join(ADAPTERS)}")
+        return value
+
+    @property
+    def source_name(self) -> str:
+        return self.name or self.format
+
+
+class DedupConfig(Strict):
+    enabled: bool = Field(True, description="Drop later copies of the same prompt and answer.")
+
+
+class DecontamConfig(Strict):
+    enabled: bool = True
+    ngram: int = Field(8, ge=2, description="Stage 1: words in a shared run that makes a candidate.")
+    min_block: int = Field(5, ge=1, description="Stage 2: shortest matching block that counts.")
+    threshold: float = Field(
+        0.5, gt=0, le=1, description="Stage 2: covered fraction of a benchmark item to remove."
+    )
+    boilerplate: int | None = Field(
+        None,
+        ge=1,
+        description="A run in more benchmark items than this makes no candidate (default max(2, 0.1%).",
+    )
+    check: list[Literal["prompt", "answer"]] = Field(
+        default_factory=lambda: ["prompt", "answer"],
+        min_length=1,
+        description="Which texts of a record to check.",
+    )
+    tasks: list[str] | Literal["all"] = Field("all", description="galen eval tasks to protect.")
+    benchmarks: dict[str, str] = Field(
+        default_factory=dict,
+        description="task -> its data (file, folder, hub); others use the bundled sample.",
+    )
+
+    @model_validator(mode="after")
+    def _known_tasks(self) -> DecontamConfig:
+        from galen.evals import tasks as _  # noqa: F401 - registers the tasks
+        from galen.evals.task import TASKS
+
+        named = [] if self.tasks == "all" else list(self.tasks)
+        for task in [*named, *self.benchmarks]:
+            if task not in TASKS:
+                raise ValueError(f"unknown task {task!r}; known: {', '.join(sorted(TASKS))}")
+        return self
+
+    def task_names(self) -> list[str]:
+        from galen.evals.task import TASKS
+
+        return sorted(TASKS) if self.tasks == "all" else list(self.tasks)
+
+
+class ExportConfig(Strict):
+    think_open: str = Field("<think>", description="Opens the reasoning in SFT assistant messages.")
+    think_close: str = Field("</think>", description="Closes it.")
+    family: str | None = Field(None, description="Take the think tags from this model family (galen/models).")
+    parquet: bool = Field(True, description="Also write .parquet twins of the JSONL exports.")
+
+
+class DistillConfig(Strict):
+    model: str | None = Field(
+        None, description="Teacher model id at the endpoint (default: the first it lists)."
+    )
+    tries: int = Field(8, ge=1, description="Attempts per item before it is rejected.")
+    max_tokens: int = Field(2048, ge=1)
+    temperature: float = Field(0.6, ge=0, le=2)
+    top_p: float = Field(0.95, gt=0, le=1)
+    top_k: int = Field(20, ge=0)
+    seed: int = 0
+    thinking: bool | None = Field(True, description="Ask the teacher to think (None: its default).")
+    concurrency: int = Field(4, ge=1, description="Teacher calls in flight.")
+    shard_size: int = Field(64, ge=1, description="Items per output shard; a finished shard is never redone.")
+    limit: int | None = Field(None, ge=1, description="Distil only the first N labelled items.")
+
+
+class Recipe(Strict):
+    name: str = Field(min_length=1, pattern=r"^[\w.-]+$")
+    output: str | None = Field(
+        None,
+        description="Output folder, relative to the recipe (default: data/<name> in the current folder).",
+    )
+    shard_size: int = Field(50_000, ge=1, description="Records per output shard.")
+    sources: list[SourceConfig] = Field(min_length=1)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    decontamination: DecontamConfig = Field(default_factory=DecontamConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+    distill: DistillConfig = Field(default_factory=DistillConfig)
+    base: Path = Field(Path("."), exclude=True, description="The recipe file's folder.")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Recipe:
+        seen: set[str] = set()
+        for k, source in enumerate(self.sources):
+            if source.source_name in seen:
+                raise ValueError(
+                    f"sources[{k}]: two sources are named {source.source_name!r}; give one a `name`"
+                )
+            seen.add(source.source_name)
+        return self
+
+    @property
+    def output_dir(self) -> Path:
+        return self.resolve(self.output) if self.output else Path("data") / self.name
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base / p)
+
+    def benchmark_source(self, task: str) -> str | None:
+        """Where a task's benchmark items come from: a resolved path, "hub"/"hf://", or None (sample)."""
+        where = self.decontamination.benchmarks.get(task)
+        if where is None or where == "hub" or where.startswith("hf://"):
+            return where
+        return str(self.resolve(where))
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """('sources', 2, 'format') -> 'sources[2].format'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "recipe"
+
+
+def parse_recipe(data: Any, base: Path) -> Recipe:
+    if not isinstance(data, dict):
+        raise BadRequest("recipe", f"expected a mapping of settings, not {type(data).__name__}")
+    try:
+        return Recipe.model_validate({**data, "base": base})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(p for p in error["loc"] if p not in ("function-after",))
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting (check its spelling)"
+        raise BadRequest(field_path(loc), message) from None
+
+
+def load_recipe(path: Path) -> Recipe:
+    """Read a YAML recipe; any mistake is a BadRequest naming the file or the field."""
+    import yaml
+
+    if not path.is_file():
+        raise BadRequest("recipe", f"no such recipe file: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise BadRequest("recipe", f"{path} is not valid YAML: {exc}") from None
+    return parse_recipe(data, path.resolve().parent)

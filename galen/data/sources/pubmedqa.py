@@ -1,0 +1,56 @@
+"""PubMedQA (PQA-L, or the artificial PQA-A): yes / no / maybe about an abstract. Training side
+of eval's `pubmedqa`.
+
+The upstream file maps a PubMed id to an item (`ori_pqal.json`, `ori_pqaa.json`):
+
+    {"<pmid>": {"QUESTION": "...", "CONTEXTS": ["..."], "final_decision": "yes",
+                "LONG_ANSWER": "<the abstract's conclusion>", ...}}
+
+It is read as rows with a `pmid`; a .jsonl/.parquet of such rows (bigbio's `pubid`) works too.
+Items go through galen eval's reader (`evals.tasks.pubmedqa.to_sample`); LONG_ANSWER is written
+before the answer. PQA-L holds the 500 test items too: PubMed ids are global, so stage 0 removes
+every row whose id is a benchmark item's. Licence: MIT.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from galen.data.record import Record
+from galen.data.sources.base import Adapter, Origin, label_record, optional, read_rows
+from galen.evals.loading import read_json
+from galen.evals.tasks.pubmedqa import HUB_ID, REVISION, to_sample
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    """ori_pqal.json's {pmid: item} as rows with a pmid; other files as they are."""
+    if path.suffix.lower() == ".json":
+        data = read_json(path)
+        if isinstance(data, dict):
+            return [{"pmid": pmid, **item} for pmid, item in data.items()]
+    return read_rows(path)
+
+
+def convert(row: dict[str, Any], at: Origin) -> Record:
+    pmid = row.get("pmid") or row.get("pubid") or at.row
+    sample = to_sample(str(pmid), row)
+    explanation = optional(row, "LONG_ANSWER", at)
+    return label_record(at, sample.id, sample.question, sample.context, sample.answer, explanation)
+
+
+ADAPTER = Adapter(
+    name="pubmedqa",
+    description="PubMedQA PQA-L / PQA-A (ori_pqal.json, or rows with pmid)",
+    licence="MIT",
+    convert=convert,
+    sample="pubmedqa/ori_pqal.json",
+    hub_id=HUB_ID,
+    revision=REVISION,
+    files=("ori_pqa*.json", "{subset}/{split}/*.parquet", "*{split}*.parquet", "*{split}*.jsonl"),
+    subset="pubmed_qa_labeled_fold0_source",
+    read=read,
+    benchmark="pubmedqa",
+    benchmark_splits=("test",),
+    global_ids=True,
+)
