@@ -34,12 +34,28 @@ def _data_sources(data: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _languages(language: str | None, tasks: list[str]) -> list[str]:
+    if language is None:
+        return ["en"]
+    if not any(name.startswith("mmlu_prox") for name in tasks):
+        raise _fail("--language applies to mmlu_prox_biology, which is not among --tasks")
+    return [code.strip() for code in language.split(",") if code.strip()]
+
+
 @app.command("run")
 def run(
     model: Annotated[str, typer.Option(help="GGUF file, HF folder, embedded name or http(s)://host/v1.")],
     tasks: Annotated[str, typer.Option(help="Comma-separated task names (see `galen eval tasks`).")],
     limit: Annotated[int | None, typer.Option(min=1, help="First N items of each task.")] = None,
-    preset: Annotated[str, typer.Option(help="Prompt preset: galen or lm-eval.")] = "galen",
+    preset: Annotated[
+        str | None, typer.Option(help="Prompt preset: galen or lm-eval (default: galen; lm-eval for loglik).")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="generate (answers are extracted) or loglik (lm-eval's acc / acc_norm).")
+    ] = "generate",
+    language: Annotated[
+        str | None, typer.Option(help="MMLU-ProX languages, comma-separated (e.g. en,de,ja); default en.")
+    ] = None,
     samples: Annotated[int, typer.Option(min=1, help="Answers per item (mean accuracy and maj@k).")] = 1,
     concurrency: Annotated[int, typer.Option(min=1, help="Calls in flight.")] = 8,
     max_tokens: Annotated[int, typer.Option(min=1)] = 2048,
@@ -54,14 +70,28 @@ def run(
     from galen.evals.clients import open_client
     from galen.evals.report import table
     from galen.evals.runner import EvalConfig, evaluate
-    from galen.evals.task import get_task
+    from galen.evals.task import load_tasks
 
+    if mode not in ("generate", "loglik"):
+        raise _fail(f"--mode must be generate or loglik, not {mode!r}")
+    preset = preset or ("lm-eval" if mode == "loglik" else "galen")
     if preset not in ("galen", "lm-eval"):
         raise _fail(f"--preset must be galen or lm-eval, not {preset!r}")
+    if mode == "loglik" and preset != "lm-eval":
+        raise _fail("--mode loglik is lm-eval's formulation: use --preset lm-eval (the default for loglik)")
+    if mode == "loglik" and samples != 1:
+        raise _fail("--samples applies to --mode generate; log-likelihoods are not sampled")
+    if mode == "loglik" and model.startswith(("http://", "https://")):
+        raise _fail(
+            "--mode loglik needs the model in this process: pass its folder or GGUF, not an endpoint URL"
+        )
+    if mode == "loglik" and engine == "auto":
+        engine = "transformers"  # the engine that returns exact prompt log-probabilities
     config = EvalConfig(
         model=model,
         tasks=[t.strip() for t in tasks.split(",") if t.strip()],
         preset=preset,
+        mode=mode,
         limit=limit,
         samples=samples,
         concurrency=concurrency,
@@ -74,7 +104,9 @@ def run(
     )
     output = output or Path("runs") / f"{Path(model).name or 'model'}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
-        loaded = [get_task(name, source=config.data.get(name), limit=limit) for name in config.tasks]
+        loaded = load_tasks(config.tasks, config.data, limit, _languages(language, config.tasks))
+        if mode == "loglik" and (no_format := [t.name for t in loaded if t.loglik is None]):
+            raise _fail(f"{', '.join(no_format)} has no log-likelihood format; run it with --mode generate")
         client = open_client(model, engine)
     except GalenError as exc:
         raise _fail(exc.message) from None

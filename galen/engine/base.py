@@ -81,3 +81,21 @@ class Engine(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class LoglikRequest:
+    """log P(continuation | context), lm-eval's `loglikelihood` request."""
+
+    context: str
+    continuation: str
+
+
+@dataclass(frozen=True)
+class Loglik:
+    """The summed log-probability of the continuation's tokens, and whether greedy decoding
+    would have produced exactly those tokens."""
+
+    logprob: float
+    greedy: bool
+    tokens: int

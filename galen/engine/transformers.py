@@ -14,7 +14,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from galen.engine.base import Chunk, Engine, EngineInfo, FinishReason, GenerationRequest
+from galen.engine.base import (
+    Chunk,
+    Engine,
+    EngineInfo,
+    FinishReason,
+    GenerationRequest,
+    Loglik,
+    LoglikRequest,
+)
+from galen.engine.loglik import EncodedPair, PrefixScorer, encode_pair
 from galen.engine.sampling import SamplingParams
 from galen.errors import ContextWindowExceeded, EngineError, ModelLoadError
 
@@ -184,43 +193,23 @@ class TransformersEngine(Engine):
 
     # -- scoring --------------------------------------------------------------------------------
 
-    def loglikelihood(self, context: str, continuation: str) -> tuple[float, bool]:
-        """log P(continuation | context) and whether greedy decoding would produce it.
+    def loglikelihoods(self, requests: Sequence[LoglikRequest]) -> list[Loglik]:
+        """Score many (context, continuation) pairs the lm-eval way, sharing work between them
+        (see `engine.loglik`). An empty context is conditioned on BOS (else EOS), as in lm-eval."""
+        pairs = []
+        for r in requests:
+            ctx, cont = encode_pair(self.tokenize, r.context, r.continuation, self._bos_prefix)
+            pairs.append(EncodedPair(tuple(ctx or self._start_ids()), tuple(cont)))
+        with self._lock:
+            if self.model is None:
+                raise EngineError("the transformers engine is closed")
+            scorer = PrefixScorer(self.model, self.device, self.info.context_length)
+            return scorer.score(pairs)
 
-        Tokenised as lm-eval-harness does: trailing spaces of the context move to the
-        continuation, the concatenation is encoded whole and split where the context's own
-        encoding ends (a merge across the boundary goes to the continuation), and an empty
-        context starts from BOS (else EOS). Models whose tokenizer adds a BOS by itself (Gemma)
-        get it in front of the context too, as they were trained to see it.
-        """
-        spaces = len(context) - len(context.rstrip(" "))
-        if spaces:
-            context, continuation = context[:-spaces], context[-spaces:] + continuation
-        whole = self.tokenize(context + continuation)
-        n_ctx = len(self.tokenize(context))
-        ctx_ids, cont_ids = self._bos_prefix + whole[:n_ctx], whole[n_ctx:]
-        if not cont_ids:
-            return 0.0, True
-        if not ctx_ids:  # nothing to condition the first token on
-            ctx_ids = self._start_ids()
-        # Too long for the window: drop the oldest tokens (lm-eval does too); the first token
-        # left has nothing before it, so it cannot be scored.
-        ids = (ctx_ids + cont_ids)[-self.info.context_length :]
-        scored = cont_ids[-(len(ids) - 1) :]
-        if self.model is None:
-            raise EngineError("the transformers engine is closed")
-        with self._lock, torch.inference_mode():
-            out = self.model(
-                input_ids=torch.tensor([ids], device=self.device),
-                use_cache=False,
-                logits_to_keep=len(scored) + 1,
-            )
-        # The logits at position i predict token i + 1: drop the prediction after the last token.
-        logprobs = torch.log_softmax(out.logits[0, :-1].float(), dim=-1)
-        target = torch.tensor(scored, device=logprobs.device)
-        total = logprobs.gather(1, target[:, None]).sum().item()
-        greedy = bool((logprobs.argmax(dim=-1) == target).all().item())
-        return float(total), greedy
+    def loglikelihood(self, context: str, continuation: str) -> tuple[float, bool]:
+        """log P(continuation | context) and whether greedy decoding would produce it."""
+        got = self.loglikelihoods([LoglikRequest(context, continuation)])[0]
+        return got.logprob, got.greedy
 
     def close(self) -> None:
         with self._lock:

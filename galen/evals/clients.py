@@ -10,8 +10,10 @@ import asyncio
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from galen.engine.base import Loglik, LoglikRequest
 from galen.engine.chat import ChatEngine, ChatRequest
 from galen.engine.sampling import PRESETS
+from galen.errors import BadRequest
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class ModelClient(Protocol):
     fingerprint: dict[str, Any]
 
     async def chat(self, messages: list[dict[str, Any]], params: GenParams) -> Answer: ...
+
+    async def loglikelihoods(self, requests: list[LoglikRequest]) -> list[Loglik]: ...
 
     def close(self) -> None: ...
 
@@ -89,6 +93,13 @@ class EndpointClient:
             reasoning_tokens=(getattr(details, "reasoning_tokens", None) or 0) if details else 0,
         )
 
+    async def loglikelihoods(self, requests: list[LoglikRequest]) -> list[Loglik]:
+        raise BadRequest(
+            "mode",
+            "log-likelihood scoring needs the model in this process: pass the model's folder or GGUF "
+            "with --engine transformers instead of an endpoint URL",
+        )
+
     def close(self) -> None:
         pass
 
@@ -121,6 +132,16 @@ class LocalClient:
             result.completion_tokens,
             result.reasoning_tokens,
         )
+
+    async def loglikelihoods(self, requests: list[LoglikRequest]) -> list[Loglik]:
+        engine = self.chat_engine.engine
+        score = getattr(engine, "loglikelihoods", None)
+        if score is None:
+            raise BadRequest(
+                "mode",
+                f"the {engine.info.name} engine cannot score log-likelihoods; use --engine transformers",
+            )
+        return await asyncio.to_thread(score, requests)
 
     def close(self) -> None:
         self.chat_engine.engine.close()

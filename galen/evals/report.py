@@ -55,7 +55,9 @@ def prompts_hash(results: list[SampleResult]) -> str:
     return digest.hexdigest()
 
 
-def filter_name(task: Task, preset: str) -> str:
+def filter_name(task: Task, preset: str, mode: str = "generate") -> str:
+    if mode == "loglik":
+        return "loglik"
     if task.kind == "label":
         return "label"
     return "custom-extract" if preset == "lm-eval" and task.name.startswith("mmlu_pro") else "galen-cascade"
@@ -85,7 +87,7 @@ def results_json(
             task.name: {
                 **asdict(score),
                 "source": task.source,
-                "filter": filter_name(task, config.preset),
+                "filter": filter_name(task, config.preset, config.mode),
                 "n_shot": n_shot(task, config.preset),
                 "prompts_sha256": prompts_hash(results),
             }
@@ -99,14 +101,14 @@ def table(config: EvalConfig, runs: list[tuple[Task, TaskScore, list]]) -> Table
     for column in (*MD_COLUMNS, "Think tok."):
         t.add_column(column, justify="left" if column in ("Task", "Filter", "Metric") else "right")
     for task, s, _ in runs:
-        rows = [("accuracy", s.value, s.stderr, f"[{s.ci_low:.3f}, {s.ci_high:.3f}]")]
+        rows = [(s.metric, s.value, s.stderr, f"[{s.ci_low:.3f}, {s.ci_high:.3f}]")]
         rows += [(name, value, None, "") for name, value in s.extra.items()]
         for i, (metric, value, stderr, ci) in enumerate(rows):
             first = i == 0
             t.add_row(
                 task.name if first else "",
                 task.version if first else "",
-                filter_name(task, config.preset) if first else "",
+                filter_name(task, config.preset, config.mode) if first else "",
                 str(n_shot(task, config.preset)) if first else "",
                 metric,
                 f"{value:.4f}",
@@ -136,7 +138,7 @@ def report_md(results: dict[str, Any]) -> str:
     ]
     for name, s in results["tasks"].items():
         lines.append(
-            f"| {name} | {s['version']} | {s['filter']} | {s['n_shot']} | accuracy | {s['value']:.4f} | "
+            f"| {name} | {s['version']} | {s['filter']} | {s['n_shot']} | {s['metric']} | {s['value']:.4f} | "
             f"{s['stderr']:.4f} | [{s['ci_low']:.3f}, {s['ci_high']:.3f}] | {s['n']} | "
             f"{s['unparsed_rate']:.1%} | {s['truncation_rate']:.1%} |"
         )

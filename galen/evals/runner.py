@@ -68,6 +68,8 @@ class SampleResult:
     completion_tokens: int
     reasoning_tokens: int
     metadata: dict[str, Any]
+    logliks: list[float] | None = None  # --mode loglik: one per choice
+    correct_norm: bool | None = None  # --mode loglik: acc_norm's verdict
 
 
 def extract(task: Task, sample: Sample, answer: Answer, preset: str) -> Extraction:
@@ -172,9 +174,12 @@ def evaluate(
     resumed = len(cache)
 
     async def all_tasks() -> list[tuple[Task, Any, list[SampleResult]]]:
+        from galen.evals.loglik import run_loglik_task
+
+        run = run_loglik_task if config.mode == "loglik" else run_task
         runs = []
         for task in tasks:
-            results = await run_task(task, client, config, cache, on_task(task))
+            results = await run(task, client, config, cache, on_task(task))
             runs.append((task, score_task(task, results), results))
         return runs
 

@@ -59,6 +59,9 @@ def score_task(task: Task, results: list[SampleResult]) -> TaskScore:
     items = _by_item(results)
     low, high = wilson_ci(int(sum(correct)), len(correct)) if correct else (0.0, 0.0)
     extra: dict[str, float] = {}
+    loglik = bool(results) and results[0].logliks is not None
+    if loglik:
+        extra["acc_norm"] = fmean(float(bool(r.correct_norm)) for r in results)
     if "macro_f1" in task.metrics:
         extra["macro_f1"] = macro_f1([r.gold for r in results], [r.extracted for r in results], task.labels)
     k = max(len(v) for v in items.values()) if items else 1
@@ -69,7 +72,7 @@ def score_task(task: Task, results: list[SampleResult]) -> TaskScore:
     return TaskScore(
         task=task.name,
         version=task.version,
-        metric="accuracy",
+        metric="acc" if loglik else "accuracy",
         value=value,
         stderr=stderr,
         ci_low=low,

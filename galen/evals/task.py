@@ -7,7 +7,7 @@ file), and a factory registered with `@task` that returns a `Task`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,6 +34,22 @@ class Sample:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ChoiceQuery:
+    """A sample as lm-eval's `multiple_choice` request: log P(delimiter + choice | context) for
+    each choice; the prediction is the most likely one (acc), or the most likely per character
+    of the choice (acc_norm). `choices` are the answers themselves (letters or labels)."""
+
+    context: str
+    choices: tuple[str, ...]
+    gold: int
+    delimiter: str = " "
+
+    @property
+    def continuations(self) -> list[str]:
+        return [self.delimiter + c for c in self.choices]
+
+
 @dataclass
 class Task:
     """A benchmark ready to run.
@@ -41,6 +57,8 @@ class Task:
     kind: "choice" answers are option letters; "label" answers are words from `labels`.
     prompt: builds the chat messages for a sample under a preset ("galen" or "lm-eval").
     fewshot: exemplars for presets that use them (MMLU-Pro's 5-shot CoT).
+    loglik: the sample as a log-likelihood query (`--mode loglik`); None where the task has no
+        such format.
     metrics: names from `evals.metrics` ("accuracy", "macro_f1").
     subgroups: metadata keys to break scores down by.
     """
@@ -52,6 +70,7 @@ class Task:
     labels: tuple[str, ...] = ()
     prompt: Callable[[Sample, str], list[dict[str, Any]]] | None = None
     fewshot: list[Sample] = field(default_factory=list)
+    loglik: Callable[[Sample], ChoiceQuery] | None = None
     metrics: tuple[str, ...] = ("accuracy",)
     subgroups: tuple[str, ...] = ()
     source: str = ""  # where the samples came from: hub id@revision or a file path, with its sha256
@@ -83,3 +102,17 @@ def get_task(name: str, **kwargs: Any) -> Task:
     except KeyError:
         raise BadRequest("tasks", f"unknown task {name!r}; known: {', '.join(sorted(TASKS))}") from None
     return factory(**kwargs)
+
+
+def load_tasks(
+    names: Sequence[str], sources: dict[str, str], limit: int | None, languages: Sequence[str] = ("en",)
+) -> list[Task]:
+    """Each named task (read from `sources[name]` if given); MMLU-ProX once per language."""
+    loaded = []
+    for name in names:
+        source = sources.get(name)
+        if name.startswith("mmlu_prox"):
+            loaded += [get_task(name, source=source, limit=limit, language=code) for code in languages]
+        else:
+            loaded.append(get_task(name, source=source, limit=limit))
+    return loaded

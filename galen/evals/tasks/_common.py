@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from galen.errors import BadRequest
-from galen.evals.task import Sample
+from galen.evals.task import ChoiceQuery, Sample
 
 PRESETS = ("galen", "lm-eval")
 LETTERS = "ABCDEFGHIJKLMNOP"
@@ -56,3 +56,11 @@ def checked(task: str, sample: Sample) -> Sample:
     if sample.answer not in sample.options:
         raise bad_row(task, sample.id, f"answer {sample.answer!r} is not one of {', '.join(sample.options)}")
     return sample
+
+
+def choice_query(context: str, sample: Sample, choices: Sequence[str] | None = None) -> ChoiceQuery:
+    """The sample as a log-likelihood query over its option letters (or the given labels)."""
+    answers = tuple(choices) if choices is not None else tuple(sample.options)
+    if sample.answer not in answers:
+        raise bad_row("loglik", sample.id, f"gold {sample.answer!r} is not one of {', '.join(answers)}")
+    return ChoiceQuery(context=context, choices=answers, gold=answers.index(sample.answer))

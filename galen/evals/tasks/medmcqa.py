@@ -23,12 +23,13 @@ from __future__ import annotations
 from typing import Any
 
 from galen.evals.loading import load_file_rows, take
-from galen.evals.task import Sample, Task, task
+from galen.evals.task import ChoiceQuery, Sample, Task, task
 from galen.evals.tasks._common import (
     LETTERS,
     Messages,
     bad_row,
     checked,
+    choice_query,
     galen_choice_prompt,
     unknown_preset,
     user,
@@ -99,6 +100,11 @@ def prompt(sample: Sample, preset: str) -> Messages:
     raise unknown_preset(preset)
 
 
+def loglik(sample: Sample) -> ChoiceQuery:
+    """lm-eval's medmcqa: the same text, then " A" .. " D"."""
+    return choice_query(prompt(sample, "lm-eval")[0]["content"], sample)
+
+
 @task(NAME)
 def medmcqa(source: str | None = None, limit: int | None = None, seed: int = 0) -> Task:
     """MedMCQA dev split (4183 items; 2816 single-choice); subgroups by subject.
@@ -124,6 +130,7 @@ def medmcqa(source: str | None = None, limit: int | None = None, seed: int = 0) 
         version=VERSION,
         samples=samples,
         prompt=prompt,
+        loglik=loglik,
         subgroups=("subject_name",),
         source=source_text,
     )

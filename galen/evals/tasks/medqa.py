@@ -24,12 +24,13 @@ from __future__ import annotations
 from typing import Any
 
 from galen.evals.loading import load_file_rows, take
-from galen.evals.task import Sample, Task, task
+from galen.evals.task import ChoiceQuery, Sample, Task, task
 from galen.evals.tasks._common import (
     LETTERS,
     Messages,
     bad_row,
     checked,
+    choice_query,
     galen_choice_prompt,
     unknown_preset,
     user,
@@ -73,6 +74,11 @@ def prompt(sample: Sample, preset: str) -> Messages:
     raise unknown_preset(preset)
 
 
+def loglik(sample: Sample) -> ChoiceQuery:
+    """lm-eval's medqa_4options: the same text, then " A" .. " D"."""
+    return choice_query(prompt(sample, "lm-eval")[0]["content"], sample)
+
+
 @task(NAME)
 def medqa(source: str | None = None, limit: int | None = None, seed: int = 0) -> Task:
     """MedQA USMLE 4-option test (1273 items); subgroups by USMLE step.
@@ -98,6 +104,7 @@ def medqa(source: str | None = None, limit: int | None = None, seed: int = 0) ->
         version=VERSION,
         samples=samples,
         prompt=prompt,
+        loglik=loglik,
         subgroups=("meta_info",),
         source=source_text,
     )

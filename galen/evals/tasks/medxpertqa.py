@@ -25,8 +25,15 @@ from __future__ import annotations
 from typing import Any
 
 from galen.evals.loading import load_file_rows, take
-from galen.evals.task import Sample, Task, task
-from galen.evals.tasks._common import Messages, bad_row, checked, galen_choice_prompt, unknown_preset
+from galen.evals.task import ChoiceQuery, Sample, Task, task
+from galen.evals.tasks._common import (
+    Messages,
+    bad_row,
+    checked,
+    choice_query,
+    galen_choice_prompt,
+    unknown_preset,
+)
 
 NAME = "medxpertqa"
 VERSION = "1"
@@ -75,6 +82,11 @@ def prompt(sample: Sample, preset: str) -> Messages:
     raise unknown_preset(preset)
 
 
+def loglik(sample: Sample) -> ChoiceQuery:
+    """The authors' answer-only prompt ("... the answer is"), then " A" .. " J" (no lm-eval task)."""
+    return choice_query(prompt(sample, "lm-eval")[-1]["content"], sample)
+
+
 @task(NAME)
 def medxpertqa(source: str | None = None, limit: int | None = None, seed: int = 0) -> Task:
     """MedXpertQA Text test (2450 items, 10 options); subgroups by question type and body system.
@@ -100,6 +112,7 @@ def medxpertqa(source: str | None = None, limit: int | None = None, seed: int = 
         version=VERSION,
         samples=samples,
         prompt=prompt,
+        loglik=loglik,
         subgroups=("question_type", "body_system"),
         source=source_text,
     )

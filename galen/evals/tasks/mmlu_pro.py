@@ -28,12 +28,13 @@ from typing import Any
 
 from galen.errors import BadRequest
 from galen.evals.loading import check_count, find_one, read_records, resolve_data, take
-from galen.evals.task import Sample, Task, task
+from galen.evals.task import ChoiceQuery, Sample, Task, task
 from galen.evals.tasks._common import (
     LETTERS,
     Messages,
     bad_row,
     checked,
+    choice_query,
     galen_choice_prompt,
     options_from_list,
     unknown_preset,
@@ -103,6 +104,26 @@ def description(subject: str) -> str:
     )
 
 
+def answer_example(sample: Sample, with_answer: bool) -> str:
+    """An exemplar (or the query) of the answer-only format used for `--mode loglik`."""
+    text = f"Question:\n{sample.question}\nOptions:\n"
+    text += "".join(f"{letter}. {option}\n" for letter, option in sample.options.items())
+    return text + (f"Answer: {sample.answer}\n\n" if with_answer else "Answer:")
+
+
+def make_loglik(subject: str, fewshot: list[Sample]) -> Callable[[Sample], ChoiceQuery]:
+    """MMLU's classic 5-shot log-likelihood format on MMLU-Pro (lm-eval scores MMLU-Pro only
+    generatively): the same five exemplars answered with their letter, then " A" .. " J".
+    Every query starts with the same exemplars, so the engine computes them once."""
+    header = f"The following are multiple choice questions (with answers) about {subject}.\n\n"
+    shots = header + "".join(answer_example(s, with_answer=True) for s in fewshot)
+
+    def loglik(sample: Sample) -> ChoiceQuery:
+        return choice_query(shots + answer_example(sample, with_answer=False), sample)
+
+    return loglik
+
+
 def make_prompt(subject: str, fewshot: list[Sample]) -> Callable[[Sample, str], Messages]:
     def prompt(sample: Sample, preset: str) -> Messages:
         if preset == "galen":
@@ -147,6 +168,7 @@ def load(category: str, source: str | None, limit: int | None) -> Task:
         version=VERSION,
         samples=[to_sample(row, name) for row in take(rows, limit)],
         prompt=make_prompt(category, fewshot),
+        loglik=make_loglik(category, fewshot),
         fewshot=fewshot,
         subgroups=("src",),
         source=where.describe([test, *([validation] if validation else [])]),

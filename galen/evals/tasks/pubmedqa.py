@@ -34,8 +34,8 @@ from galen.evals.loading import (
     resolve_data,
     take,
 )
-from galen.evals.task import Sample, Task, task
-from galen.evals.tasks._common import Messages, bad_row, unknown_preset, user
+from galen.evals.task import ChoiceQuery, Sample, Task, task
+from galen.evals.tasks._common import Messages, bad_row, choice_query, unknown_preset, user
 
 NAME = "pubmedqa"
 VERSION = "1"
@@ -108,6 +108,11 @@ def prompt(sample: Sample, preset: str) -> Messages:
     raise unknown_preset(preset)
 
 
+def loglik(sample: Sample) -> ChoiceQuery:
+    """lm-eval's pubmedqa: the same text, then " yes" / " no" / " maybe"."""
+    return choice_query(prompt(sample, "lm-eval")[0]["content"], sample, LABELS)
+
+
 @task(NAME)
 def pubmedqa(source: str | None = None, limit: int | None = None, seed: int = 0) -> Task:
     """PubMedQA PQA-L official test (500 items): yes / no / maybe, accuracy and macro-F1.
@@ -128,6 +133,7 @@ def pubmedqa(source: str | None = None, limit: int | None = None, seed: int = 0)
         kind="label",
         labels=LABELS,
         prompt=prompt,
+        loglik=loglik,
         metrics=("accuracy", "macro_f1"),
         subgroups=("final_decision",),
         source=where.describe(files),
