@@ -6,6 +6,7 @@ import typer
 
 from galen import RESEARCH_NOTICE
 from galen.cli import chat, serve
+from galen.cli import data as data_cli
 from galen.cli import eval as eval_cli
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.add_typer(eval_cli.app, name="eval")
+app.add_typer(data_cli.app, name="data")
 
 
 if __name__ == "__main__":

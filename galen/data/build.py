@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from galen.data.decontam import decontaminate, load_benchmarks, matches_json
 from galen.data.dedup import deduplicate
 from galen.data.export import think_tags, write_exports, write_jsonl
-from galen.data.manifest import TRACKED, LogEntry, now, write_manifest
+from galen.data.manifest import TRACKED, LogEntry, run_id, write_manifest
 from galen.data.recipe import Recipe, SourceConfig
 from galen.data.record import Record
 from galen.data.sources import Origin, Skip, SourceFile, get_adapter, locate
@@ -130,7 +130,7 @@ def build(
     recipe: Recipe, recipe_path: Path | None = None, progress: Progress = lambda _: None
 ) -> BuildResult:
     """Run the whole pipeline for `recipe` (see the module docstring)."""
-    run = now()
+    run = run_id()
     entries: list[LogEntry] = []
     records: list[Record] = []
     per_source: dict[str, dict[str, Any]] = {}

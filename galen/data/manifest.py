@@ -34,6 +34,11 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def run_id() -> str:
+    """Names one run in the log: its start time, to the microsecond."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
 @dataclass
 class LogEntry:
     """One stage of one run."""

@@ -1,0 +1,303 @@
+"""`galen data distill`: chain-of-thought answers from a teacher, kept only when they are right.
+
+For every labelled record of a build (multiple choice or yes / no / maybe), in build order:
+
+1. ask the teacher the record's prompt, thinking on, through any OpenAI-compatible endpoint;
+2. read the answer out of the reply with galen eval's extractors (`extract_choice`,
+   `extract_label`); a reply cut off while still thinking has no answer;
+3. keep the first reply whose answer is the gold label: a new record with the same id and
+   provenance, the reply as its assistant message (reasoning apart), and `generation` saying
+   which teacher, prompt hash, sampling, try and finish reason made it;
+4. after `tries` wrong or unreadable replies (default 8) the item is rejected, and listed with
+   what each try answered.
+
+Resuming. Items are cut into shards of `shard_size`; shard k is done when `shards/kept-0000k.jsonl`
+exists (written under a temporary name, then renamed, after its `rejected-` twin). Every teacher
+call is stored in `cache/calls.jsonl` as soon as it returns (galen eval's call cache), keyed by
+teacher, messages and sampling (a try's seed is `seed + try`). Killed and run again with the same
+command, distill skips finished shards and asks nothing it already has an answer to.
+
+The teacher is a plain async function `(messages, params) -> Answer`, so the keep/reject loop is
+tested with a fixed fake teacher and the whole command against a real `galen serve`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from galen.data.export import think_tags, write_exports
+from galen.data.manifest import LogEntry, run_id, write_manifest
+from galen.data.recipe import DistillConfig
+from galen.data.record import Generation, Message, Record
+from galen.errors import BadRequest
+from galen.evals.cache import CallCache, cache_key
+from galen.evals.clients import Answer, GenParams
+from galen.evals.extract import Extraction, extract_choice, extract_label
+from galen.evals.loading import sha256_file
+from galen.models.profile import ThinkTags
+
+Ask = Callable[[list[dict[str, Any]], GenParams], Awaitable[Answer]]
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """Who answers: `ask` plus what is recorded about it."""
+
+    ask: Ask
+    model: str
+    endpoint: str
+
+
+@dataclass
+class Outcome:
+    """One item's result: the kept record, or None and what each try answered."""
+
+    record: Record
+    kept: Record | None
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def params_for(settings: DistillConfig, attempt: int) -> GenParams:
+    return GenParams(
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        top_k=settings.top_k,
+        seed=settings.seed + attempt,
+        thinking=settings.thinking,
+    )
+
+
+def prompt_messages(record: Record) -> list[dict[str, Any]]:
+    return [{"role": m.role, "content": m.content} for m in record.prompt()]
+
+
+def prompt_sha256(messages: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def extract(record: Record, answer: Answer) -> Extraction:
+    """The answer a reply gives, read as galen eval reads it (none if it never stopped thinking)."""
+    if answer.unclosed_reasoning:
+        return Extraction(None, "none", None)
+    if record.kind == "label":
+        return extract_label(answer.content, record.choices)
+    return extract_choice(answer.content, record.choices)
+
+
+async def distill_item(record: Record, teacher: Teacher, settings: DistillConfig) -> Outcome:
+    """Ask up to `settings.tries` times; keep the first reply whose answer is the gold label."""
+    messages = prompt_messages(record)
+    outcome = Outcome(record, None)
+    for attempt in range(settings.tries):
+        params = params_for(settings, attempt)
+        answer = await teacher.ask(messages, params)
+        got = extract(record, answer)
+        outcome.attempts.append(
+            {"answer": got.answer, "method": got.method, "finish_reason": answer.finish_reason}
+        )
+        if got.answer is not None and got.answer == record.answer:
+            generation = Generation(
+                teacher=teacher.model,
+                endpoint=teacher.endpoint,
+                prompt_sha256=prompt_sha256(messages),
+                sampling=asdict(params),
+                tries=attempt + 1,
+                finish_reason=answer.finish_reason,
+            )
+            reply = Message(role="assistant", content=answer.content, reasoning=answer.reasoning or None)
+            outcome.kept = record.model_copy(
+                update={"messages": [*record.prompt(), reply], "generation": generation}
+            )
+            return outcome
+    return outcome
+
+
+def cached(ask: Ask, cache: CallCache, fingerprint: dict[str, Any], hits: Counter[str]) -> Ask:
+    """`ask` through the call cache: an answered call is never asked again."""
+
+    async def ask_once(messages: list[dict[str, Any]], params: GenParams) -> Answer:
+        key = cache_key({"model": fingerprint, "messages": messages, "params": asdict(params)})
+        if (hit := cache.get(key)) is not None:
+            hits["cached"] += 1
+            return Answer(**hit)
+        answer = await ask(messages, params)
+        cache.put(key, asdict(answer))
+        hits["asked"] += 1
+        return answer
+
+    return ask_once
+
+
+def _write_atomic(path: Path, lines: list[str]) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+async def distill_shard(
+    records: list[Record], teacher: Teacher, settings: DistillConfig, folder: Path, k: int
+) -> tuple[int, int]:
+    """Distil one shard's items, `concurrency` at a time, and write its two files."""
+    gate = asyncio.Semaphore(settings.concurrency)
+
+    async def one(record: Record) -> Outcome:
+        async with gate:
+            return await distill_item(record, teacher, settings)
+
+    outcomes = await asyncio.gather(*(one(r) for r in records))
+    rejected = [
+        json.dumps({"id": o.record.id, "gold": o.record.answer, "tries": o.attempts}, ensure_ascii=False)
+        for o in outcomes
+        if o.kept is None
+    ]
+    kept = [o.kept.model_dump_json() for o in outcomes if o.kept is not None]
+    _write_atomic(folder / f"rejected-{k:05d}.jsonl", rejected)
+    _write_atomic(folder / f"kept-{k:05d}.jsonl", kept)
+    return len(kept), len(rejected)
+
+
+async def distill_shards(
+    items: list[Record],
+    teacher: Teacher,
+    settings: DistillConfig,
+    folder: Path,
+    progress: Callable[[str], None],
+) -> int:
+    """Every shard not finished yet, in order, in one event loop; returns how many were finished."""
+    size = settings.shard_size
+    count = -(-len(items) // size)
+    resumed = 0
+    for k in range(count):
+        if (folder / f"kept-{k:05d}.jsonl").exists():
+            resumed += 1
+            continue
+        kept, rejected = await distill_shard(items[k * size : (k + 1) * size], teacher, settings, folder, k)
+        progress(f"shard {k + 1}/{count}: {kept} kept, {rejected} rejected")
+    return resumed
+
+
+def read_records(path: Path) -> list[Record]:
+    return [
+        Record.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines() if line
+    ]
+
+
+@dataclass
+class DistillResult:
+    out: Path
+    items: int
+    kept: int
+    rejected: int
+    resumed_shards: int
+    cached_calls: int
+    asked_calls: int
+
+
+def endpoint_teacher(url: str, model: str | None, api_key: str | None) -> Teacher:
+    """A Teacher for an OpenAI-compatible server; a clear error when it cannot be reached."""
+    from galen.evals.clients import EndpointClient
+
+    try:
+        client = EndpointClient(url.rstrip("/"), model=model, api_key=api_key)
+    except Exception as exc:  # connection refused, bad URL, auth: the same advice
+        raise BadRequest(
+            "teacher", f"cannot reach an OpenAI-compatible server at {url} ({type(exc).__name__})"
+        ) from None
+
+    async def ask(messages: list[dict[str, Any]], params: GenParams) -> Answer:
+        try:
+            return await client.chat(messages, params)
+        except Exception as exc:
+            raise BadRequest("teacher", f"the call to {url} failed: {exc}") from None
+
+    return Teacher(ask, client.model, url.rstrip("/"))
+
+
+def run_distill(
+    build_dir: Path,
+    out: Path,
+    teacher_url: str,
+    settings: DistillConfig,
+    api_key: str | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+    teacher: Teacher | None = None,
+    tags: ThinkTags | None = None,
+) -> DistillResult:
+    """Distil every labelled record of `build_dir` into `out` (see the module docstring)."""
+    shards_in = sorted((build_dir / "records").glob("*.jsonl"))
+    if not shards_in:
+        raise BadRequest("recipe", f"{build_dir} has no records/: run `galen data build` first")
+    items = [r for path in shards_in for r in read_records(path) if r.labelled]
+    items = items[: settings.limit] if settings.limit else items
+    teacher = teacher or endpoint_teacher(teacher_url, settings.model, api_key)
+    folder = out / "shards"
+    folder.mkdir(parents=True, exist_ok=True)
+    check_plan(out, shards_in, settings, teacher)
+    for stale in folder.glob("*.tmp"):  # a shard cut off by a kill while it was being written
+        stale.unlink()
+    cache = CallCache(out / "cache" / "calls.jsonl")
+    calls: Counter[str] = Counter()
+    fingerprint = {"endpoint": teacher.endpoint, "model": teacher.model}
+    ask = cached(teacher.ask, cache, fingerprint, calls)
+    teacher = Teacher(ask, teacher.model, teacher.endpoint)
+    count = -(-len(items) // settings.shard_size)
+    resumed = asyncio.run(distill_shards(items, teacher, settings, folder, progress))
+    kept_records = [r for k in range(count) for r in read_records(folder / f"kept-{k:05d}.jsonl")]
+    rejected_total = sum(len(read_records_lines(folder / f"rejected-{k:05d}.jsonl")) for k in range(count))
+    tries = Counter(r.generation.tries for r in kept_records if r.generation)
+    entry = LogEntry(
+        run_id(),
+        "distill",
+        [{"path": str(p), "sha256": sha256_file(p)} for p in shards_in],
+        {**settings.model_dump(), "teacher": teacher.endpoint, "teacher_model": teacher.model},
+        len(items),
+        len(kept_records),
+        {
+            "rejected": rejected_total,
+            "kept_at_try": dict(sorted(tries.items())),
+            "resumed_shards": resumed,
+            "cached_calls": calls["cached"],
+            "asked_calls": calls["asked"],
+        },
+    )
+    exported = write_exports(kept_records, out, tags or think_tags(), parquet=True)
+    counts = {"items": len(items), "kept": len(kept_records), "rejected": rejected_total, "exports": exported}
+    write_manifest(out, {"name": "distill", "build": str(build_dir)}, counts, [entry])
+    return DistillResult(
+        out, len(items), len(kept_records), rejected_total, resumed, calls["cached"], calls["asked"]
+    )
+
+
+def check_plan(out: Path, shards_in: list[Path], settings: DistillConfig, teacher: Teacher) -> None:
+    """Write what this distillation is made of, or check that a resumed one is made of the same:
+    finished shards are only reused for the same build, teacher and settings."""
+    plan = {
+        "inputs": {p.name: sha256_file(p) for p in shards_in},
+        "teacher": {"endpoint": teacher.endpoint, "model": teacher.model},
+        "settings": settings.model_dump(exclude={"concurrency"}),
+    }
+    path = out / "plan.json"
+    if path.is_file():
+        before = json.loads(path.read_text(encoding="utf-8"))
+        changed = [key for key in plan if before.get(key) != json.loads(json.dumps(plan[key]))]
+        if changed:
+            raise BadRequest(
+                "output",
+                f"{out} holds a distillation with other {' and '.join(changed)}; "
+                "resume it with the same command, or give a new --output",
+            )
+        return
+    path.write_text(json.dumps(plan, indent=2) + "\n", encoding="utf-8")
+
+
+def read_records_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line]
