@@ -185,6 +185,8 @@ class BenchmarkIndex:
 
     def scan(self, texts: Sequence[str]) -> tuple[list[Hit], ScanStats]:
         """Every (text, benchmark item) match among `texts`, and how much work finding them took."""
+        if not self.items:
+            return [], ScanStats(texts=len(texts))
         batch = self.vocab.batch(texts)
         windows = window_hashes(batch, [*self.sizes, self.min_block])
         pairs = self._candidate_pairs(windows)

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from galen.data.decontam import decontaminate, load_benchmarks, matches_json
+from galen.data.decontam import DecontamResult, decontaminate, load_benchmarks, matches_json
 from galen.data.dedup import deduplicate
 from galen.data.export import think_tags, write_exports, write_jsonl
 from galen.data.manifest import TRACKED, LogEntry, run_id, write_manifest
@@ -126,38 +126,61 @@ class BuildResult:
     manifest: dict[str, Any]
 
 
-def build(
-    recipe: Recipe, recipe_path: Path | None = None, progress: Progress = lambda _: None
-) -> BuildResult:
-    """Run the whole pipeline for `recipe` (see the module docstring)."""
-    run = run_id()
-    entries: list[LogEntry] = []
+def read_all(recipe: Recipe, run: str, progress: Progress) -> tuple[list[Record], dict, list[LogEntry]]:
+    """Every source's records, counts per source, and one log entry per source."""
     records: list[Record] = []
     per_source: dict[str, dict[str, Any]] = {}
+    entries = []
     for k, source in enumerate(recipe.sources):
         read = read_source(k, source, recipe)
         name = source.source_name
         progress(f"read {name}: {len(read.records)} records from {read.rows} rows")
         per_source[name] = {"rows": read.rows, "read": len(read.records), "skipped": dict(read.skipped)}
+        details = {"source": name, "format": source.format, "skipped": dict(sorted(read.skipped.items()))}
         entries.append(
             LogEntry(
-                run,
-                "read",
-                _inputs(read.files),
-                source.model_dump(),
-                read.rows,
-                len(read.records),
-                {"source": name, "format": source.format, "skipped": dict(sorted(read.skipped.items()))},
+                run, "read", _inputs(read.files), source.model_dump(), read.rows, len(read.records), details
             )
         )
         records += read.records
+    return records, per_source, entries
 
-    kept, duplicates = records, []
-    if recipe.dedup.enabled:
-        kept, duplicates = deduplicate(records)
-    by_source = Counter(d.source for d in duplicates)
-    for name in per_source:
-        per_source[name]["duplicates"] = by_source[name]
+
+def decontamination(records: list[Record], recipe: Recipe, run: str) -> tuple[DecontamResult, LogEntry]:
+    settings = recipe.decontamination
+    benchmarks = load_benchmarks(recipe)
+    result = decontaminate(records, benchmarks, settings)
+    by_id = {r.id: r.source for r in records}
+    removed_by_source = Counter(by_id[rid] for rid in result.removed)
+    inputs = [{"task": task, "source": source} for task, source in benchmarks.sources.items()]
+    details = {**result.counts, "by_source": dict(removed_by_source)}
+    entry = LogEntry(
+        run, "decontaminate", inputs, settings.model_dump(), len(records), len(result.kept), details
+    )
+    return result, entry
+
+
+def write_decontamination(result: DecontamResult, records: list[Record], recipe: Recipe, out: Path) -> None:
+    by_id = {r.id: r for r in records}
+    removed = [
+        {"record": json.loads(by_id[rid].model_dump_json()), "matches": matches_json(matches)}
+        for rid, matches in result.removed.items()
+    ]
+    write_jsonl(removed, out / "decontam" / "removed.jsonl")
+    report = result.report(recipe.decontamination)
+    (out / "decontam" / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+
+
+def build(
+    recipe: Recipe, recipe_path: Path | None = None, progress: Progress = lambda _: None
+) -> BuildResult:
+    """Run the whole pipeline for `recipe` (see the module docstring). Everything is computed
+    before the output folder is touched, so a failed build leaves the last good one in place."""
+    run = run_id()
+    records, per_source, entries = read_all(recipe, run, progress)
+
+    kept, duplicates = deduplicate(records) if recipe.dedup.enabled else (records, [])
+    duplicated = Counter(d.source for d in duplicates)
     entries.append(
         LogEntry(
             run,
@@ -166,67 +189,40 @@ def build(
             recipe.dedup.model_dump(),
             len(records),
             len(kept),
-            {"by_source": dict(by_source)},
+            {"by_source": dict(duplicated)},
         )
     )
     progress(f"dedup: {len(duplicates)} duplicates dropped")
+
+    result = None
+    if recipe.decontamination.enabled:
+        result, entry = decontamination(kept, recipe, run)
+        entries.append(entry)
+        c = entry.details
+        progress(
+            f"decontamination: {len(result.removed)} records removed ({c['stage0_split']} by split, "
+            f"{c['stage0_id']} by id, {c['stage0_exact']} exact, {c['stage2_removed']} by overlap)"
+        )
+    final = result.kept if result else kept
 
     out = recipe.output_dir
     out.mkdir(parents=True, exist_ok=True)
     _clean(out)
     write_jsonl([asdict(d) for d in duplicates], out / "dedup" / "duplicates.jsonl")
-
-    settings = recipe.decontamination
-    if settings.enabled:
-        benchmarks = load_benchmarks(recipe)
-        progress(
-            f"decontamination: {len(benchmarks.items)} benchmark items from {len(benchmarks.sources)} tasks"
-        )
-        result = decontaminate(kept, benchmarks, settings)
-        by_id = {r.id: r for r in kept}
-        removed = [
-            {"record": json.loads(by_id[rid].model_dump_json()), "matches": matches_json(matches)}
-            for rid, matches in result.removed.items()
-        ]
-        removed_by_source = Counter(by_id[rid].source for rid in result.removed)
-        for name in per_source:
-            per_source[name]["decontaminated"] = removed_by_source[name]
-        write_jsonl(removed, out / "decontam" / "removed.jsonl")
-        report = result.report(settings)
-        (out / "decontam" / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        inputs = [{"task": task, "source": source} for task, source in benchmarks.sources.items()]
-        entries.append(
-            LogEntry(
-                run,
-                "decontaminate",
-                inputs,
-                settings.model_dump(),
-                len(kept),
-                len(result.kept),
-                {**result.counts, "by_source": dict(removed_by_source)},
-            )
-        )
-        progress(f"decontamination: {len(result.removed)} records removed")
-        kept = result.kept
-
-    kept_by_source = Counter(r.source for r in kept)
-    for name in per_source:
-        per_source[name]["kept"] = kept_by_source[name]
-    shards = write_shards(kept, out, recipe.shard_size)
+    if result:
+        write_decontamination(result, kept, recipe, out)
+    shards = write_shards(final, out, recipe.shard_size)
     tags = think_tags(recipe.export.think_open, recipe.export.think_close, recipe.export.family)
-    exported = write_exports(kept, out, tags, recipe.export.parquet)
-    entries.append(
-        LogEntry(
-            run,
-            "write",
-            [],
-            {"shard_size": recipe.shard_size, **recipe.export.model_dump()},
-            len(kept),
-            len(kept),
-            {"shards": [str(p.relative_to(out)) for p in shards], "exports": exported},
-        )
-    )
-    counts = {"records": len(kept), "by_source": per_source, "exports": exported}
+    exported = write_exports(final, out, tags, recipe.export.parquet)
+    settings = {"shard_size": recipe.shard_size, **recipe.export.model_dump()}
+    details = {"shards": [str(p.relative_to(out)) for p in shards], "exports": exported}
+    entries.append(LogEntry(run, "write", [], settings, len(final), len(final), details))
+
+    removed = Counter(r.source for r in kept if result and r.id in result.removed)
+    left = Counter(r.source for r in final)
+    for name, counts in per_source.items():
+        counts.update(duplicates=duplicated[name], decontaminated=removed[name], kept=left[name])
+    counts = {"records": len(final), "by_source": per_source, "exports": exported}
     recipe_info = {
         "name": recipe.name,
         "path": str(recipe_path) if recipe_path else None,
@@ -234,5 +230,5 @@ def build(
         "settings": json.loads(recipe.model_dump_json()),
     }
     manifest = write_manifest(out, recipe_info, counts, entries)
-    progress(f"wrote {len(kept)} records to {out}")
+    progress(f"wrote {len(final)} records to {out}")
     return BuildResult(out, counts, manifest)

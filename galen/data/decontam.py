@@ -32,6 +32,7 @@ from galen.data.recipe import DecontamConfig, Recipe
 from galen.data.record import Record
 from galen.data.sources import ADAPTERS
 from galen.data.texts import answer_text, item_text, prompt_text
+from galen.errors import BadRequest, GalenError
 
 CHUNK = 20_000  # texts scanned per numpy batch
 
@@ -94,7 +95,12 @@ def load_benchmarks(recipe: Recipe) -> Benchmarks:
 
     items, sources, ids = [], {}, {}
     for name in recipe.decontamination.task_names():
-        task = get_task(name, source=recipe.benchmark_source(name))
+        try:
+            task = get_task(name, source=recipe.benchmark_source(name))
+        except GalenError as exc:
+            raise BadRequest(
+                f"decontamination.benchmarks.{name}", exc.message.removeprefix("source: ")
+            ) from None
         sources[name] = task.source
         ids[name] = {s.id for s in task.samples}
         items += [
