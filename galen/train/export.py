@@ -1,0 +1,167 @@
+"""`galen train export`: a run's weights as a Hugging Face folder that galen serve and eval load.
+
+For a LoRA run the adapter in `final/` is merged into the base; a full fine-tune is copied. The
+folder gets what serving a thinking model needs:
+
+- `chat_template.jinja`: the template the run trained with (galen's templates carry a
+  `galen:family=` marker, so `galen serve --model FOLDER` picks the right think tags);
+- `generation_config.json`: the end-of-turn tokens as EOS, and the family's sampling preset
+  for thinking (the model card's `thinking-general`: temperature 1.0, top_p 0.95, top_k 20);
+- `README.md` (a model card with the research-use notice) and `galen_export.json` (the run,
+  step, base model and data hashes it came from).
+
+`export(RUN)` writes RUN/export (reused while the run is unchanged); `export(MODEL, OUTPUT)`
+converts any base galen can load (a GGUF, an embedded name), which gives the "before" model of a
+before/after evaluation the same engine and template as the "after" one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from galen import RESEARCH_NOTICE, __version__
+from galen.engine.sampling import PRESETS
+from galen.errors import BadRequest
+from galen.models.families import get_family
+from galen.models.profile import ModelProfile
+from galen.train.model import is_run_folder, load_tokenizer, prepare_base
+from galen.train.recipe import ModelSpec
+from galen.train.run import RunFolder
+
+STAMP = "galen_export.json"
+
+
+def generation_config(model: Any, tokenizer: Any, profile: ModelProfile) -> Any:
+    """The model's generation config with every end-of-turn id as EOS and the thinking preset."""
+    config = model.generation_config
+    current = config.eos_token_id
+    eos = [current] if isinstance(current, int) else list(current or [])
+    if isinstance(tokenizer.eos_token_id, int) and tokenizer.eos_token_id not in eos:
+        eos.append(tokenizer.eos_token_id)  # chat tokenizers name their end-of-turn token as EOS
+    preset = PRESETS[profile.default_preset(profile.thinks_by_default)]
+    config.eos_token_id = eos if len(eos) > 1 else eos[0]
+    config.pad_token_id = tokenizer.pad_token_id
+    config.do_sample = preset.temperature > 0
+    config.temperature, config.top_p, config.top_k = preset.temperature, preset.top_p, preset.top_k
+    return config
+
+
+def _model_card(stamp: dict[str, Any], output: Path) -> str:
+    title = Path(stamp["source"]).name if stamp.get("stage") else output.name
+    return (
+        f"# {title}\n\n> {RESEARCH_NOTICE}\n\n"
+        f"Trained with galen {__version__} from `{stamp['base']}` "
+        f"({stamp.get('stage') or 'base model, untrained'}, step {stamp.get('global_step', 0)}).\n\n"
+        f"- family: `{stamp['family']}` (think tags and presets from galen's profile)\n"
+        f"- training data sha256: `{(stamp.get('data') or {}).get('sha256', 'none')}`\n"
+        f"- data manifest sha256: `{(stamp.get('data') or {}).get('manifest_sha256', 'none')}`\n\n"
+        f"Serve it with `galen serve --model {output}`; evaluate it with "
+        f"`galen eval run --model {output} --tasks medqa`.\n"
+    )
+
+
+def write_export(
+    model: Any, tokenizer: Any, output: Path, profile: ModelProfile, stamp: dict[str, Any]
+) -> Path:
+    """Save model, tokenizer, template, generation config and provenance, atomically."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}-"))
+    tmp.chmod(0o755)  # mkdtemp makes it private; an export is meant to be read by others
+    try:
+        model.generation_config = generation_config(model, tokenizer, profile)
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        template = tokenizer.chat_template
+        if isinstance(template, str):
+            (tmp / "chat_template.jinja").write_text(template)
+            stamp["chat_template_sha256"] = hashlib.sha256(template.encode()).hexdigest()
+        stamp = {**stamp, "family": profile.family, "galen_version": __version__}
+        (tmp / "README.md").write_text(_model_card(stamp, output))
+        (tmp / STAMP).write_text(json.dumps(stamp, indent=1, default=str) + "\n")
+        if output.exists():
+            shutil.rmtree(output)
+        tmp.rename(output)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return output
+
+
+def _run_stamp(run: RunFolder) -> dict[str, Any]:
+    info = run.info()
+    return {
+        "source": str(run.path.resolve()),
+        "stage": info.get("stage"),
+        "global_step": info.get("global_step"),
+        "finished": info.get("finished"),
+        "base": (info.get("base") or {}).get("spec"),
+        "base_folder": (info.get("base") or {}).get("folder"),
+        "data": info.get("data"),
+    }
+
+
+def _is_current(output: Path, stamp: dict[str, Any]) -> bool:
+    file = output / STAMP
+    if not file.is_file():
+        return False
+    old = json.loads(file.read_text())
+    return all(old.get(k) == v for k, v in stamp.items())
+
+
+def export_run(path: Path, output: Path | None = None) -> Path:
+    """Merge a finished run's final weights into `output` (default RUN/export); reused if current."""
+    import transformers
+
+    run = RunFolder(Path(path))
+    info = run.info()
+    if info.get("status") != "finished" or not run.final.is_dir():
+        raise BadRequest(
+            "run",
+            f"{run.path} has no final weights (status: {info.get('status', 'none')}); run or resume it first",
+        )
+    output = output or run.path / "export"
+    stamp = _run_stamp(run)
+    if _is_current(output, stamp):
+        return output
+    tokenizer = transformers.AutoTokenizer.from_pretrained(run.final)
+    if (run.final / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        base = transformers.AutoModelForCausalLM.from_pretrained(stamp["base_folder"], dtype="auto")
+        model = PeftModel.from_pretrained(base, run.final).merge_and_unload()
+    else:
+        model = transformers.AutoModelForCausalLM.from_pretrained(run.final, dtype="auto")
+    profile = get_family((info.get("base") or {}).get("family") or "chatml")
+    return write_export(model, tokenizer, output, profile, stamp)
+
+
+def export_model(
+    spec: str, output: Path, chat_template: str | None = None, family: str | None = None
+) -> Path:
+    """Any model galen can train from, as a served/evaluated folder (no training)."""
+    import transformers
+
+    base = prepare_base(ModelSpec(base=spec, chat_template=chat_template, family=family))
+    model = transformers.AutoModelForCausalLM.from_pretrained(base.folder, dtype="auto")
+    stamp = {"source": spec, "stage": None, "global_step": 0, "base": spec, "data": None}
+    return write_export(model, load_tokenizer(base), output, base.profile, stamp)
+
+
+def export(
+    source: str | Path,
+    output: Path | None = None,
+    chat_template: str | None = None,
+    family: str | None = None,
+) -> Path:
+    """A run folder (merged) or a model spec (converted) -> a Hugging Face folder."""
+    if is_run_folder(source):
+        if chat_template or family:
+            raise BadRequest("--chat-template", "a run exports with the template it trained with")
+        return export_run(Path(source), output)
+    if output is None:
+        raise BadRequest("--output", f"{source} is not a run folder; say where to write the converted model")
+    return export_model(str(source), output, chat_template, family)

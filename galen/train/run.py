@@ -1,0 +1,278 @@
+"""The run folder, and the steps every stage shares: check, load, train (resuming), save.
+
+    runs/NAME/
+      recipe.yaml       the resolved recipe: every field, defaults filled in
+      run.json          status, base model, data file and manifest sha256, versions, resumes
+      metrics.jsonl     one line per logging step (TRL's metrics, plus galen's)
+      checkpoints/      TRL checkpoints (checkpoint-N), the newest resumed after a kill
+      final/            the LoRA adapter (or the full model) and tokenizer at the end
+      curves/*.png      loss, learning rate, reward, zero-advantage fraction, ...
+      export/           `galen train export RUN`: merged model for galen serve / galen eval
+
+Running the same recipe again continues from the newest checkpoint (`resume: true`); a finished
+run is left alone. A folder holding a run of a different recipe is refused, naming the fields
+that differ, except for the few that a continued run may change (`max_steps`, ...).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from galen import __version__
+from galen.errors import BadRequest
+from galen.train.callbacks import CurvePlotter, MetricsLog, RichProgress, ZeroAdvantageMonitor, plot_curves
+from galen.train.data import TrainingData, load_training_data
+from galen.train.recipe import Recipe, RecipeError, resolved_dict, trl_config_class
+
+# Fields a resumed run may change (and what `--set` is mostly for).
+CONTINUABLE = {
+    "trl.max_steps",
+    "trl.num_train_epochs",
+    "trl.save_steps",
+    "trl.save_total_limit",
+    "trl.logging_steps",
+    "resume",
+    "threads",
+    "description",
+}
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+@dataclass
+class RunFolder:
+    path: Path
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def final(self) -> Path:
+        return self.path / "final"
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def curves(self) -> Path:
+        return self.path / "curves"
+
+    @property
+    def recipe_file(self) -> Path:
+        return self.path / "recipe.yaml"
+
+    @property
+    def info_file(self) -> Path:
+        return self.path / "run.json"
+
+    def last_checkpoint(self) -> Path | None:
+        """The newest complete checkpoint (one with trainer_state.json: a kill mid-save leaves none)."""
+        done = [
+            (int(m.group(1)), p)
+            for p in (self.checkpoints.iterdir() if self.checkpoints.is_dir() else [])
+            if (m := _CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()
+        ]
+        return max(done)[1] if done else None
+
+    def info(self) -> dict[str, Any]:
+        import json
+
+        return json.loads(self.info_file.read_text()) if self.info_file.is_file() else {}
+
+    def write_info(self, **updates: Any) -> None:
+        import json
+
+        info = {**self.info(), **updates}
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.info_file.write_text(json.dumps(info, indent=1, default=str) + "\n")
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(_flat(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): data}
+
+
+def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Dotted names of the fields that differ between two resolved recipes.
+
+    >>> changed_fields({"trl": {"max_steps": 3, "seed": 0}}, {"trl": {"max_steps": 5, "seed": 1}})
+    ['trl.max_steps', 'trl.seed']
+    """
+    a, b = _flat(old), _flat(new)
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def open_run(recipe: Recipe) -> tuple[RunFolder, Path | None]:
+    """The run folder and the checkpoint to resume from; refuses a folder it must not touch."""
+    run = RunFolder(Path(recipe.output_dir))
+    checkpoint = run.last_checkpoint()
+    started = checkpoint is not None or run.final.exists()
+    if not started:
+        return run, None
+    if not recipe.resume:
+        raise BadRequest(
+            "output_dir",
+            f"{run.path} already holds a run; choose a new output_dir, delete it, or set resume: true",
+        )
+    if run.recipe_file.is_file():
+        old = yaml.safe_load(run.recipe_file.read_text()) or {}
+        changed = [f for f in changed_fields(old, resolved_dict(recipe)) if f not in CONTINUABLE]
+        if changed:
+            raise BadRequest(
+                "output_dir",
+                f"{run.path} holds a run of a different recipe (changed: {', '.join(changed)}); "
+                "choose a new output_dir or delete the folder",
+            )
+    return run, checkpoint
+
+
+@dataclass
+class Setup:
+    """What a stage needs to build its trainer."""
+
+    recipe: Recipe
+    run: RunFolder
+    base: Any  # galen.train.model.Base: folder, template, family profile
+    data: TrainingData
+    args: Any  # trl.SFTConfig / trl.GRPOConfig
+    model: Any
+    tokenizer: Any
+    peft_config: Any
+    callbacks: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    run: Path
+    global_step: int
+    final: Path
+    resumed_from: Path | None
+    curves: list[Path]
+    zero_advantage_mean: float | None = None
+    already_finished: bool = False
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"galen": __version__}
+    for name in ("torch", "transformers", "trl", "peft", "accelerate", "datasets"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def make_args(recipe: Recipe, run: RunFolder, extra: dict[str, Any]) -> Any:
+    """The TRL config; TRL's own checks (raised as ValueError) are reported as recipe errors."""
+    cls = trl_config_class(recipe.stage)
+    try:
+        return cls(output_dir=str(run.checkpoints), disable_tqdm=True, **recipe.trl, **extra)
+    except ValueError as exc:
+        raise RecipeError([("trl", str(exc))], recipe.output_dir) from None
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def run_training(
+    recipe: Recipe,
+    make_trainer: Callable[[Setup], Any],
+    *,
+    console: Console | None = None,
+    extra_args: dict[str, Any] | None = None,
+    monitor: ZeroAdvantageMonitor | None = None,
+) -> RunResult:
+    """Check data and folder, then load, train (resuming), save the final weights and curves."""
+    from galen.evals.report import git_commit
+    from galen.train.model import lora_config, prepare_base
+
+    console = console or Console(stderr=True)
+    if recipe.threads:
+        import torch
+
+        torch.set_num_threads(recipe.threads)
+    data = load_training_data(recipe.data.path, recipe.stage, recipe.data.limit)
+    run, checkpoint = open_run(recipe)
+    if run.final.exists() and run.info().get("status") == "finished" and checkpoint is not None:
+        state = _global_step(checkpoint)
+        if state >= recipe.trl.get("max_steps", -1) > 0:
+            console.print(f"{run.path} is already finished (step {state}); nothing to do")
+            return RunResult(run.path, state, run.final, None, sorted(run.curves.glob("*.png")), None, True)
+    args = make_args(recipe, run, extra_args or {})
+    main = args.should_save  # the main process writes the run folder
+    with args.main_process_first(desc="prepare the base model"):
+        base = prepare_base(recipe.model)
+    if main:
+        run.path.mkdir(parents=True, exist_ok=True)
+        run.recipe_file.write_text(yaml.safe_dump(resolved_dict(recipe), sort_keys=False))
+        resumes = run.info().get("resumed_from", []) + ([str(checkpoint)] if checkpoint else [])
+        run.write_info(
+            stage=recipe.stage,
+            status="running",
+            started=run.info().get("started", _now()),
+            base=base.describe(),
+            data=data.describe(),
+            world_size=args.world_size,
+            peft=recipe.peft.method if recipe.peft else None,
+            resumed_from=resumes,
+            galen_commit=git_commit(),
+            versions=versions(),
+        )
+    model, tokenizer, peft_config = _load(base, recipe, lora_config)
+    callbacks: list[Any] = [MetricsLog(run.metrics), CurvePlotter(run.metrics, run.curves)]
+    callbacks += [monitor] if monitor else []
+    callbacks.append(RichProgress(console, f"{recipe.stage} {run.path.name}"))
+    trainer = make_trainer(Setup(recipe, run, base, data, args, model, tokenizer, peft_config, callbacks))
+    _quiet(trainer)
+    if checkpoint:
+        console.print(f"resuming from {checkpoint}")
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    trainer.save_model(str(run.final))
+    curves = plot_curves(run.metrics, run.curves) if main else []
+    step = trainer.state.global_step
+    mean = monitor.mean if monitor else None
+    if main:
+        run.write_info(status="finished", finished=_now(), global_step=step, zero_advantage_groups_mean=mean)
+    return RunResult(run.path, step, run.final, checkpoint, curves, mean)
+
+
+def _load(base: Any, recipe: Recipe, lora_config: Callable[[Any], Any]) -> tuple[Any, Any, Any]:
+    """(model, tokenizer, peft config for the trainer): TRL + PEFT, or Unsloth's own loader."""
+    from galen.train.model import load_model, load_tokenizer, load_unsloth
+
+    if recipe.launch.backend == "unsloth":
+        model, tokenizer = load_unsloth(base, recipe)
+        return model, tokenizer, None  # Unsloth has attached the LoRA adapter itself
+    tokenizer = load_tokenizer(base)
+    return load_model(base, recipe.model, recipe.peft), tokenizer, lora_config(recipe.peft)
+
+
+def _quiet(trainer: Any) -> None:
+    """Drop transformers' tqdm bar and log printer: galen's RichProgress replaces them."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+
+
+def _global_step(checkpoint: Path) -> int:
+    import json
+
+    state = checkpoint / "trainer_state.json"
+    return int(json.loads(state.read_text()).get("global_step", 0)) if state.is_file() else 0

@@ -1,0 +1,195 @@
+"""The pipeline end to end at its smallest size: galen data build -> SFT -> GRPO -> export ->
+galen serve -> galen eval.
+
+`galen data build` runs on its own sample recipe, and both training stages read its exports
+(export/sft.jsonl, export/grpo.jsonl, manifest.json). The real embedded SmolLM2-135M trains (no
+stubs): a few steps of each stage, on a few rows, with LoRA rank 4. Training is checked by its
+effect (the LoRA B matrices start at zero, so any non-zero entry is an update), the run folders
+by their files, and the export by serving it and evaluating it before (the untrained base,
+converted the same way) and after.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+import galen.data
+from galen.cli.main import app
+
+runner = CliRunner()
+SFT = [
+    "trl.max_steps=3",
+    "trl.per_device_train_batch_size=2",
+    "trl.max_length=256",
+    "trl.save_steps=2",
+    "data.limit=8",
+    "peft.r=4",
+    "peft.alpha=8",
+    "threads=1",
+]
+GRPO = [
+    "trl.max_steps=2",
+    "trl.per_device_train_batch_size=4",
+    "trl.num_generations=2",
+    "trl.max_completion_length=40",
+    "trl.save_steps=2",
+    "data.limit=4",
+    "peft.r=4",
+    "peft.alpha=8",
+    "threads=1",
+]
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def train(stage: str, recipe: str, overrides: list[str], output: Path) -> str:
+    sets = [item for o in overrides for item in ("--set", o)]
+    return invoke("train", stage, recipe, *sets, "--output-dir", str(output))
+
+
+def lora_update(adapter: Path) -> float:
+    """The largest |entry| of the LoRA B matrices: they start at zero, so > 0 means trained."""
+    tensors = load_file(adapter / "adapter_model.safetensors")
+    b = [t for name, t in tensors.items() if "lora_B" in name]
+    assert b, f"no LoRA B weights in {adapter}"
+    return max(float(t.abs().max()) for t in b)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("train")
+
+
+@pytest.fixture(scope="module")
+def data_build(work: Path) -> Path:
+    recipe = Path(galen.data.__file__).parent / "samples" / "recipe.yaml"
+    invoke("data", "build", str(recipe), "--output", str(work / "data"))
+    assert (work / "data" / "export" / "grpo.jsonl").is_file()
+    return work / "data"
+
+
+@pytest.fixture(scope="module")
+def sft_run(work: Path, data_build: Path) -> Path:
+    output = train("sft", "cpu-smollm2-sft", [*SFT, f"data.path={data_build}"], work / "sft")
+    assert "run folder:" in output
+    return work / "sft"
+
+
+@pytest.fixture(scope="module")
+def grpo_run(work: Path, data_build: Path, sft_run: Path) -> Path:
+    overrides = [*GRPO, f"model.base={sft_run}", f"data.path={data_build}"]
+    output = train("grpo", "cpu-smollm2-grpo", overrides, work / "grpo")
+    assert "zero-advantage groups:" in output
+    return work / "grpo"
+
+
+def test_sft_trains_the_adapter_and_writes_the_run_folder(data_build: Path, sft_run: Path):
+    assert lora_update(sft_run / "final") > 0
+    info = json.loads((sft_run / "run.json").read_text())
+    assert info["data"]["file"] == str(data_build / "export" / "sft.jsonl")
+    assert info["data"]["manifest"] == str(data_build / "manifest.json")
+    assert info["status"] == "finished" and info["global_step"] == 3 and info["stage"] == "sft"
+    assert info["base"]["family"] == "chatml-think"  # trained with galen's thinking template
+    assert info["data"]["rows"] == 8 and len(info["data"]["sha256"]) == 64 and info["data"]["manifest_sha256"]
+    assert info["versions"]["trl"] == "1.16.0"
+    recipe = (sft_run / "recipe.yaml").read_text()
+    assert "max_steps: 3" in recipe and "chat_template: chatml_think" in recipe  # resolved, defaults filled
+    steps = [json.loads(line) for line in (sft_run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in steps if "loss" in r] == [1, 2, 3]
+    assert (sft_run / "curves" / "loss.png").stat().st_size > 1000
+    assert {p.name for p in (sft_run / "checkpoints").iterdir()} >= {"checkpoint-2", "checkpoint-3"}
+    template = (sft_run / "final" / "chat_template.jinja").read_text()
+    assert "galen:family=chatml-think" in template
+
+
+def test_grpo_continues_from_the_sft_run(sft_run: Path, grpo_run: Path):
+    assert lora_update(grpo_run / "final") > 0
+    info = json.loads((grpo_run / "run.json").read_text())
+    assert info["base"]["folder"] == str(sft_run / "export")  # the SFT run, merged
+    assert json.loads((sft_run / "export" / "galen_export.json").read_text())["global_step"] == 3
+    logged = [json.loads(line) for line in (grpo_run / "metrics.jsonl").read_text().splitlines()]
+    per_step = [r for r in logged if "reward" in r]
+    assert [r["step"] for r in per_step] == [1, 2]
+    for row in per_step:
+        assert 0.0 <= row["zero_advantage_groups"] <= 1.0
+        assert {
+            "rewards/answer_reward/mean",
+            "rewards/think_format_reward/mean",
+            "rewards/overlong_penalty/mean",
+        } <= set(row)
+    assert (grpo_run / "curves" / "reward.png").is_file() and (
+        grpo_run / "curves" / "zero_advantage.png"
+    ).is_file()
+    assert info["zero_advantage_groups_mean"] is not None
+
+
+def test_export_serves_and_evaluates_before_and_after(work: Path, grpo_run: Path, server_factory):
+    from openai import OpenAI
+
+    invoke("train", "export", str(grpo_run))
+    export = grpo_run / "export"
+    stamp = json.loads((export / "galen_export.json").read_text())
+    assert stamp["stage"] == "grpo" and stamp["global_step"] == 2 and stamp["family"] == "chatml-think"
+    generation = json.loads((export / "generation_config.json").read_text())
+    assert (
+        generation["do_sample"] and generation["top_k"] == 20 and generation["top_p"] == 0.95
+    )  # thinking preset
+    assert "Research use only" in (export / "README.md").read_text()
+    assert not (export / "adapter_config.json").exists()  # merged: a plain model folder
+
+    server = server_factory("--model", str(export), "--threads", "1", "--context-length", "1024")
+    client = OpenAI(base_url=server.base_url, api_key="EMPTY", max_retries=0, timeout=300)
+    assert client.models.list().data[0].id == "export"
+    reply = client.chat.completions.create(
+        model="export",
+        messages=[{"role": "user", "content": "Name one cause of hyperkalaemia."}],
+        max_tokens=24,
+    )
+    assert reply.choices[0].finish_reason in ("stop", "length")
+    assert "serving export (chatml-think" in server.log_text()  # the exported template names its family
+
+    after = work / "eval-after"
+    invoke(
+        "eval",
+        "run",
+        "--model",
+        server.base_url,
+        "--tasks",
+        "medqa,pubmedqa",
+        "--limit",
+        "2",
+        "--max-tokens",
+        "48",
+        "--output",
+        str(after),
+    )
+    base = work / "base-export"
+    invoke("train", "export", "smollm2", "--chat-template", "chatml_think", "--output", str(base))
+    assert json.loads((base / "galen_export.json").read_text())["stage"] is None
+    before = work / "eval-before"
+    invoke(
+        "eval",
+        "run",
+        "--model",
+        str(base),
+        "--tasks",
+        "medqa,pubmedqa",
+        "--limit",
+        "2",
+        "--max-tokens",
+        "48",
+        "--output",
+        str(before),
+    )
+    for folder in (before, after):
+        tasks = json.loads((folder / "results.json").read_text())["tasks"]
+        assert set(tasks) == {"medqa", "pubmedqa"} and all(t["n"] == 2 for t in tasks.values())

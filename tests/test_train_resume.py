@@ -1,0 +1,77 @@
+"""A training process killed after a checkpoint resumes from it when the same command runs again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RUN_ARGS = [
+    "trl.max_steps=6",
+    "trl.save_steps=1",
+    "trl.save_total_limit=null",
+    "trl.per_device_train_batch_size=2",
+    "trl.max_length=192",
+    "data.limit=8",
+    "peft.r=4",
+    "peft.alpha=8",
+    "threads=1",
+]
+
+
+def command(run: Path) -> list[str]:
+    sets = [item for a in RUN_ARGS for item in ("--set", a)]
+    return [
+        sys.executable,
+        "-m",
+        "galen.cli.main",
+        "train",
+        "sft",
+        "cpu-smollm2-sft",
+        *sets,
+        "--output-dir",
+        str(run),
+    ]
+
+
+def complete_checkpoints(run: Path) -> list[int]:
+    folder = run / "checkpoints"
+    if not folder.is_dir():
+        return []
+    return sorted(
+        int(p.name.split("-")[1]) for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").is_file()
+    )
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    log = (tmp_path / "first.log").open("wb")
+    first = subprocess.Popen(command(run), stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not complete_checkpoints(run)[-1:] >= [2]:
+        assert first.poll() is None, (tmp_path / "first.log").read_text()
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)  # no chance to clean up, as with an out-of-memory kill
+    first.wait(timeout=30)
+    done = complete_checkpoints(run)
+    assert done and done[-1] < 6, f"the run finished before it could be killed: {done}"
+    assert json.loads((run / "run.json").read_text())["status"] == "running"
+
+    second = subprocess.run(command(run), capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    resumed = run / "checkpoints" / f"checkpoint-{done[-1]}"
+    assert f"resuming from {resumed}" in second.stdout
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "finished" and info["global_step"] == 6
+    assert info["resumed_from"] == [str(resumed)]
+    state = json.loads((run / "checkpoints" / "checkpoint-6" / "trainer_state.json").read_text())
+    assert [e["step"] for e in state["log_history"] if "loss" in e] == [1, 2, 3, 4, 5, 6]  # steps continued
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged if "loss" in r] == [1, 2, 3, 4, 5, 6]  # no step logged twice
+
+    third = subprocess.run(command(run), capture_output=True, text=True, timeout=300)
+    assert third.returncode == 0 and "already finished" in third.stdout + third.stderr
