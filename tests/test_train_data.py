@@ -59,6 +59,7 @@ def test_files_and_formats(tmp_path):
     assert file == SAMPLES / "export" / "grpo.jsonl" and manifest is not None
     parquet = load_training_data(str(SAMPLES / "export" / "sft.parquet"), "sft", limit=5)
     assert len(parquet.rows) == 5 and parquet.rows[0]["messages"][-1]["role"] == "assistant"
+    assert parquet.manifest == SAMPLES / "manifest.json"  # a build's file finds the build's manifest
     dataset = sft_dataset(parquet)
     assert dataset[0]["prompt"][-1]["role"] == "user" and dataset[0]["completion"][0]["role"] == "assistant"
     bare = tmp_path / "sft.jsonl"

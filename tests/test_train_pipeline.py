@@ -193,3 +193,14 @@ def test_export_serves_and_evaluates_before_and_after(work: Path, grpo_run: Path
     for folder in (before, after):
         tasks = json.loads((folder / "results.json").read_text())["tasks"]
         assert set(tasks) == {"medqa", "pubmedqa"} and all(t["n"] == 2 for t in tasks.values())
+
+
+def test_export_never_replaces_a_folder_it_did_not_write(tmp_path: Path):
+    from galen.errors import BadRequest
+    from galen.models.families import CHATML_THINK
+    from galen.train.export import write_export
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(BadRequest, match="not a galen export"):
+        write_export(None, None, tmp_path, CHATML_THINK, {})
+    assert (tmp_path / "notes.txt").read_text() == "mine"

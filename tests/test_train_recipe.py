@@ -17,16 +17,14 @@ import yaml
 from typer.testing import CliRunner
 
 from galen.cli.main import app
+from galen.train.checks import generation_batch, launch_command, trl_fields
 from galen.train.recipe import (
     GRPORecipe,
     RecipeError,
     find_recipe,
-    generation_batch,
-    launch_command,
     load_recipe,
     parse_recipe,
     shipped_recipes,
-    trl_fields,
 )
 
 runner = CliRunner()

@@ -75,3 +75,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
 
     third = subprocess.run(command(run), capture_output=True, text=True, timeout=300)
     assert third.returncode == 0 and "already finished" in third.stdout + third.stderr
+
+    changed = [*command(run), "--set", "peft.r=8", "--set", "trl.max_steps=7"]  # max_steps may change, r not
+    fourth = subprocess.run(changed, capture_output=True, text=True, timeout=300)
+    assert fourth.returncode == 2 and "holds a run of a different recipe (changed: peft.r)" in fourth.stderr

@@ -138,7 +138,9 @@ def test_zero_advantage_fraction_and_warning():
 
 
 def test_rubric_reward_asks_a_real_judge(server_factory):
-    judge = server_factory("--parallel", "2", "--context-length", "4096")  # the grader prompt is long
+    judge = server_factory(
+        "--parallel", "1", "--context-length", "2048", "--threads", "1"
+    )  # a long grader prompt
     reward = RubricReward(
         judge.base_url,
         rubric=[{"criterion": "Names hyperkalaemia as the cause", "points": 5}],

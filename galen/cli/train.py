@@ -140,15 +140,8 @@ def validate(
     set_: SetOpt = None,
 ) -> None:
     """Check recipes without loading a model: fields, TRL arguments, batch arithmetic, launch files."""
-    from galen.train.recipe import (
-        RecipeError,
-        find_recipe,
-        generation_batch,
-        launch_command,
-        load_recipe,
-        shipped_recipes,
-        trl_value,
-    )
+    from galen.train.checks import generation_batch, launch_command, trl_value
+    from galen.train.recipe import RecipeError, find_recipe, load_recipe, shipped_recipes
 
     names = recipes or list(shipped_recipes())
     failed = 0

@@ -54,9 +54,9 @@ def sample_folder() -> Path:
 def locate(path: str, stage: str) -> tuple[Path, Path | None]:
     """(the rows file for `stage`, the manifest or None) for a recipe's `data.path`."""
     folder = sample_folder() if path == SAMPLE else Path(path).expanduser()
-    if folder.is_file():
-        manifest = folder.parent / "manifest.json"
-        return folder, manifest if manifest.is_file() else None
+    if folder.is_file():  # a build's export/sft.jsonl has its manifest one folder up
+        manifests = [p / "manifest.json" for p in (folder.parent, folder.parent.parent)]
+        return folder, next((m for m in manifests if m.is_file()), None)
     if folder.is_dir():
         for candidate in (
             f"export/{stage}.jsonl",

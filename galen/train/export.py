@@ -69,6 +69,8 @@ def write_export(
     model: Any, tokenizer: Any, output: Path, profile: ModelProfile, stamp: dict[str, Any]
 ) -> Path:
     """Save model, tokenizer, template, generation config and provenance, atomically."""
+    if output.exists() and not (output / STAMP).is_file() and any(output.iterdir()):
+        raise BadRequest("--output", f"{output} exists and is not a galen export; choose another folder")
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}-"))
     tmp.chmod(0o755)  # mkdtemp makes it private; an export is meant to be read by others

@@ -229,8 +229,8 @@ class RubricReward:
         from galen.evals.judges.healthbench import HealthBenchExample, RubricItem, grade_example
 
         items = rubrics or self.rubric
-        if not items:
-            return None
+        if not items or not any(float(i["points"]) > 0 for i in items):
+            return None  # no positive points: HealthBench's score is undefined, so ask nothing
         reply = answer_part(completion_text(completion), self.thinking)
         if reply is None:
             return 0.0

@@ -29,8 +29,9 @@ from rich.console import Console
 from galen import __version__
 from galen.errors import BadRequest
 from galen.train.callbacks import CurvePlotter, MetricsLog, RichProgress, ZeroAdvantageMonitor, plot_curves
+from galen.train.checks import trl_config_class
 from galen.train.data import TrainingData, load_training_data
-from galen.train.recipe import Recipe, RecipeError, resolved_dict, trl_config_class
+from galen.train.recipe import Recipe, RecipeError, resolved_dict
 
 # Fields a resumed run may change (and what `--set` is mostly for).
 CONTINUABLE = {
@@ -220,6 +221,9 @@ def run_training(
         base = prepare_base(recipe.model)
     if main:
         run.path.mkdir(parents=True, exist_ok=True)
+        if checkpoint is None:  # a fresh start: nothing of an attempt that never checkpointed counts
+            run.info_file.unlink(missing_ok=True)
+            run.metrics.unlink(missing_ok=True)
         run.recipe_file.write_text(yaml.safe_dump(resolved_dict(recipe), sort_keys=False))
         resumes = run.info().get("resumed_from", []) + ([str(checkpoint)] if checkpoint else [])
         run.write_info(
