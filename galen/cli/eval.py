@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from galen import RESEARCH_NOTICE
+from galen.cli import judges
 from galen.errors import GalenError
 
 app = typer.Typer(help="Evaluate models on medical benchmarks.", no_args_is_help=True)
@@ -104,6 +105,10 @@ def run(
     )
     output = output or Path("runs") / f"{Path(model).name or 'model'}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
+        if judged := [name for name in config.tasks if name in judges.JUDGED_TASKS]:
+            raise _fail(
+                f"{', '.join(judged)} is graded by a judge: run `galen eval healthbench --grader URL`"
+            )
         loaded = load_tasks(config.tasks, config.data, limit, _languages(language, config.tasks))
         if mode == "loglik" and (no_format := [t.name for t in loaded if t.loglik is None]):
             raise _fail(f"{', '.join(no_format)} has no log-likelihood format; run it with --mode generate")
@@ -141,9 +146,20 @@ def list_tasks() -> None:
     from galen.evals import tasks as _  # noqa: F401 - registers the tasks
     from galen.evals.task import TASKS
 
-    t = Table("Task", "Description")
+    t = Table("Task", "Description", "Command")
     for name, factory in sorted(TASKS.items()):
-        t.add_row(name, (factory.__doc__ or "").strip().splitlines()[0] if factory.__doc__ else "")
+        t.add_row(
+            name, (factory.__doc__ or "").strip().splitlines()[0] if factory.__doc__ else "", "eval run"
+        )
+    for name, subset in judges.JUDGED_TASKS.items():
+        t.add_row(
+            name,
+            f"HealthBench ({subset}): rubric grading by an LLM grader",
+            f"eval healthbench --subset {subset}",
+        )
+    t.add_row(
+        "pairwise", "Preference between two models' answers to vignettes, by an LLM judge", "eval pairwise"
+    )
     console.print(t)
 
 
@@ -171,3 +187,7 @@ def compare(run_a: Path, run_b: Path) -> None:
             f"{c.mcnemar.p_value:.3f}",
         )
     console.print(t)
+
+
+app.command("healthbench")(judges.healthbench)
+app.command("pairwise")(judges.pairwise)

@@ -75,9 +75,12 @@ class LlamaCppEngine(Engine):
 
         params = xllamacpp.CommonParams()
         params.model.path = str(path)
-        params.n_ctx = context_length
+        # Slots share one KV pool (any slot may use the whole window), sized so that every slot
+        # can hold a full window at once: a pool of just one window overflows mid-generation
+        # ("context size has been exceeded") when several long requests run together.
+        params.n_ctx = context_length * parallel
         params.n_parallel = parallel
-        params.kv_unified = True  # slots share one KV pool, so any slot may use the whole window
+        params.kv_unified = True
         params.verbosity = -1
         self._key = secrets.token_hex(16)
         params.api_keys = [self._key]
@@ -110,6 +113,7 @@ class LlamaCppEngine(Engine):
         if isinstance(request.prompt, str):
             # Token ids, not text: llama.cpp would add a BOS that the chat template already wrote.
             request = replace(request, prompt=self.tokenize(request.prompt))
+        request = self._within_window(request)
         chunks: queue.Queue[Any] = queue.Queue()
         cancelled = threading.Event()
 
@@ -131,6 +135,17 @@ class LlamaCppEngine(Engine):
             yield from self._chunks(chunks)
         finally:
             cancelled.set()
+
+    def _within_window(self, request: GenerationRequest) -> GenerationRequest:
+        """The window is per request (the KV pool holds one per slot): refuse a prompt that fills
+        it, and let the answer use at most what is left."""
+        n_prompt, window = len(request.prompt), self.info.context_length
+        wanted = request.sampling.max_tokens
+        if n_prompt >= window:
+            raise ContextWindowExceeded(n_prompt, wanted or 0, window)
+        if wanted is None or wanted > window - n_prompt:
+            request = replace(request, sampling=request.sampling.updated(max_tokens=window - n_prompt))
+        return request
 
     def _chunks(self, chunks: queue.Queue[Any]) -> Iterator[Chunk]:
         while (item := chunks.get()) is not _DONE:

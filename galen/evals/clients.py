@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from galen.engine.base import Loglik, LoglikRequest
 from galen.engine.chat import ChatEngine, ChatRequest
 from galen.engine.sampling import PRESETS
-from galen.errors import BadRequest
+from galen.errors import BadRequest, EngineError
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,20 @@ class EndpointClient:
     """Any OpenAI-compatible server (galen serve, vLLM, ...)."""
 
     def __init__(self, base_url: str, model: str | None = None, api_key: str | None = None) -> None:
-        from openai import AsyncOpenAI, OpenAI
+        import openai
 
-        self._client = AsyncOpenAI(base_url=base_url, api_key=api_key or "EMPTY", max_retries=2, timeout=3600)
-        listed = OpenAI(base_url=base_url, api_key=api_key or "EMPTY").models.list().data
+        self.base_url = base_url
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url, api_key=api_key or "EMPTY", max_retries=2, timeout=3600
+        )
+        try:
+            listed = (
+                openai.OpenAI(base_url=base_url, api_key=api_key or "EMPTY", max_retries=1).models.list().data
+            )
+        except openai.APIStatusError as exc:
+            raise EngineError(f"{base_url}/models answered {exc.status_code}: {exc.message}") from None
+        except openai.APIConnectionError:
+            raise EngineError(f"cannot reach {base_url}: is the server running?") from None
         self.model = model or listed[0].id
         self.fingerprint = {"endpoint": base_url, "model": self.model}
 
@@ -72,15 +82,22 @@ class EndpointClient:
         extra: dict[str, Any] = {"top_k": params.top_k}
         if params.thinking is not None:
             extra["chat_template_kwargs"] = {"enable_thinking": params.thinking}
-        response = await self._client.chat.completions.create(
-            model=self.model,
-            messages=messages,  # type: ignore[arg-type]
-            max_tokens=params.max_tokens,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            seed=params.seed,
-            extra_body=extra,
-        )
+        import openai
+
+        try:
+            response = await self._client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=params.max_tokens,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                seed=params.seed,
+                extra_body=extra,
+            )
+        except openai.APIStatusError as exc:  # the server's own message says what to change
+            raise EngineError(f"{self.base_url} answered {exc.status_code}: {exc.message}") from None
+        except openai.APIConnectionError as exc:
+            raise EngineError(f"cannot reach {self.base_url}: {exc}") from None
         choice, usage = response.choices[0], response.usage
         extras = choice.message.model_extra or {}
         details = getattr(usage, "completion_tokens_details", None)

@@ -30,17 +30,27 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from galen.errors import BadRequest
 from galen.evals.cache import CallCache
 from galen.evals.clients import GenParams, ModelClient
 from galen.evals.judges.common import cached_chat, parse_json_object
 from galen.evals.metrics import bootstrap_std, mean
 
-SAMPLE_PATH = Path(__file__).resolve().parents[1] / "samples" / "healthbench.jsonl"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLE_PATH = SAMPLES / "healthbench.jsonl"
+# The official files simple-evals reads (healthbench_eval.py INPUT_PATH, INPUT_PATH_HARD,
+# INPUT_PATH_CONSENSUS): 5000, 1000 and 3671 examples. The file names carry their version.
+OFFICIAL_URLS = {
+    "all": "https://openaipublic.blob.core.windows.net/simple-evals/healthbench/2025-05-07-06-14-12_oss_eval.jsonl",
+    "hard": "https://openaipublic.blob.core.windows.net/simple-evals/healthbench/hard_2025-05-08-21-00-10.jsonl",
+    "consensus": "https://openaipublic.blob.core.windows.net/simple-evals/healthbench/consensus_2025-05-09-20-00-46.jsonl",
+}
+SUBSET_SAMPLES = {"all": SAMPLE_PATH, "hard": SAMPLES / "healthbench_hard.jsonl", "consensus": SAMPLE_PATH}
 GRADER_PARAMS = GenParams(max_tokens=2048, temperature=0.0)  # simple-evals' grader: max_tokens=2048
 N_BOOTSTRAP = 1000
 
@@ -181,10 +191,64 @@ def _example(row: dict[str, Any]) -> HealthBenchExample:
     return HealthBenchExample(row["prompt_id"], row["prompt"], rubrics, tuple(row.get("example_tags", ())))
 
 
-def load_healthbench(path: str | Path | None = None, limit: int | None = None) -> list[HealthBenchExample]:
-    """HealthBench rows from a jsonl file (an official file, or our bundled sample when None)."""
-    lines = Path(path or SAMPLE_PATH).read_text(encoding="utf-8").splitlines()
-    examples = [_example(json.loads(line)) for line in lines if line.strip()]
+def healthbench_file(source: str | Path | None = None, subset: str = "all") -> Path:
+    """Where a subset's rows are: our bundled sample (None), a local jsonl, or a download.
+
+    source "official" fetches the subset's official file (OFFICIAL_URLS); any http(s) URL is
+    fetched as given. Downloads are kept in $GALEN_CACHE/healthbench under their file name.
+    """
+    if subset not in OFFICIAL_URLS:
+        raise BadRequest(
+            "subset", f"unknown HealthBench subset {subset!r}; use one of: {', '.join(OFFICIAL_URLS)}"
+        )
+    if source is None:
+        return SUBSET_SAMPLES[subset]
+    text = str(source)
+    if text == "official" or text.startswith(("http://", "https://")):
+        return download(OFFICIAL_URLS[subset] if text == "official" else text)
+    path = Path(text)
+    if not path.is_file():
+        raise BadRequest("data", f"no HealthBench file at {path}")
+    return path
+
+
+def download(url: str) -> Path:
+    """Fetch `url` once into the galen cache (atomically: a killed download leaves no file)."""
+    import httpx
+
+    from galen.models.requantize import cache_dir
+
+    target = cache_dir() / "healthbench" / url.rsplit("/", 1)[-1]
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    try:
+        with httpx.stream("GET", url, follow_redirects=True, timeout=60) as response:
+            response.raise_for_status()
+            with partial.open("wb") as f:
+                for chunk in response.iter_bytes():
+                    f.write(chunk)
+    except httpx.HTTPError as exc:
+        partial.unlink(missing_ok=True)
+        raise BadRequest("data", f"could not download {url}: {exc}") from None
+    partial.replace(target)
+    return target
+
+
+def load_healthbench(
+    path: str | Path | None = None, limit: int | None = None, subset: str = "all"
+) -> list[HealthBenchExample]:
+    """HealthBench rows from a jsonl file: `path` as `healthbench_file` resolves it."""
+    file = healthbench_file(path, subset)
+    examples = []
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            examples.append(_example(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise BadRequest("data", f"{file}:{number}: not a HealthBench row ({exc!r})") from None
     return examples[:limit] if limit is not None else examples
 
 
@@ -279,6 +343,30 @@ def aggregate(grades: list[ExampleGrade], seed: int = 0) -> HealthBenchScore:
     return HealthBenchScore(overall, std, len(scores), tags, sum(g.n_failures for g in grades))
 
 
+async def grade_all(
+    examples: list[HealthBenchExample],
+    model: ModelClient,
+    grader: ModelClient,
+    params: GenParams,
+    cache: CallCache | None = None,
+    grader_params: GenParams = GRADER_PARAMS,
+    max_retries: int = 3,
+    concurrency: int = 4,
+    progress: Callable[[], None] = lambda: None,
+) -> list[ExampleGrade]:
+    """`model` answers each prompt under `params`; `grader` grades it rubric item by item."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(example: HealthBenchExample) -> ExampleGrade:
+        async with gate:
+            answer = await cached_chat(model, example.prompt, params, cache)
+            grade = await grade_example(example, answer.content, grader, cache, max_retries, grader_params)
+        progress()
+        return grade
+
+    return list(await asyncio.gather(*(one(e) for e in examples)))
+
+
 async def run_healthbench(
     examples: list[HealthBenchExample],
     model: ModelClient,
@@ -289,12 +377,6 @@ async def run_healthbench(
     max_retries: int = 3,
     concurrency: int = 4,
 ) -> HealthBenchScore:
-    """`model` answers each prompt under `params`; `grader` grades it rubric item by item."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(example: HealthBenchExample) -> ExampleGrade:
-        async with gate:
-            answer = await cached_chat(model, example.prompt, params, cache)
-            return await grade_example(example, answer.content, grader, cache, max_retries, grader_params)
-
-    return aggregate(list(await asyncio.gather(*(one(e) for e in examples))))
+    """Grade every example (`grade_all`) and aggregate the scores."""
+    grades = await grade_all(examples, model, grader, params, cache, grader_params, max_retries, concurrency)
+    return aggregate(grades)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -83,6 +84,9 @@ class PairJudgement:
     scores_b: Scores | None
     unparsed: bool = False
     raw: str = ""
+    vignette_id: str = ""
+    answer_a: str = ""
+    answer_b: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,7 @@ async def run_pairwise(
     judge_params: GenParams = JUDGE_PARAMS,
     max_retries: int = 3,
     concurrency: int = 4,
+    progress: Callable[[], None] = lambda: None,
 ) -> PairwiseResult:
     """Both models answer every vignette under `params`; the judge compares each pair.
 
@@ -210,8 +215,10 @@ async def run_pairwise(
             a = await cached_chat(model_a, messages, params, cache)
             b = await cached_chat(model_b, messages, params, cache)
             rng = random.Random(f"{seed}:{v.id}")
-            return await judge_pair(
+            judgement = await judge_pair(
                 v.prompt, a.content, b.content, judge, rng, cache, judge_params, max_retries
             )
+        progress()
+        return replace(judgement, vignette_id=v.id, answer_a=a.content, answer_b=b.content)
 
     return summarize(list(await asyncio.gather(*(one(v) for v in vignettes))), seed)
