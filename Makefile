@@ -30,7 +30,10 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/serve.py
+	$(BIN)/python benchmarks/decontam.py
+	$(BIN)/python benchmarks/eval_agreement.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

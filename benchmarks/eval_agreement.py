@@ -18,7 +18,7 @@ one-token-continuation logits cache on, galen through its real `evaluate` path (
 
     .venv/bin/pip install -e '.[bench]'   # lm-eval
     .venv/bin/python benchmarks/eval_agreement.py            # full MedQA + PubMedQA, ~30 min on 2 cores
-    .venv/bin/python benchmarks/eval_agreement.py --limit 50 # a quick look; does not write the report
+    .venv/bin/python benchmarks/eval_agreement.py --limit 50 # the first 50 items of each task
 """
 
 from __future__ import annotations
@@ -281,26 +281,29 @@ def main() -> int:
         ],
     )
     print(table)
-    if args.limit is None:
-        body = "\n".join(
-            [
-                "Measured with `.venv/bin/python benchmarks/eval_agreement.py` (started " + began + ").",
-                "",
-                *machine,
-                f"- Model: SmolLM2-135M-Instruct, {gguf.name} dequantised to float32 by transformers, "
-                f"same file for both; lm-eval batch size {args.batch_size}, its logits cache on",
-                "- Time: the scoring only (model load excluded on both sides); galen's includes writing "
-                "its cache and run folder",
-                "",
-                table,
-                "",
-                "MedQA and PubMedQA are zero-shot with single-token choices: lm-eval already scores all "
-                "choices of a question from one forward pass (its one-token-continuation cache), so the "
-                "remaining gain is computing only the scored logits. MMLU-Pro biology is 5-shot: galen "
-                "computes the shared exemplars once per chunk of questions and lm-eval once per question.",
-            ]
-        )
-        write_section("galen eval --mode loglik vs lm-evaluation-harness (issue 3)", body)
+    body = "\n".join(
+        [
+            "Measured with `.venv/bin/python benchmarks/eval_agreement.py"
+            + (f" --limit {args.limit}" if args.limit else "")
+            + "` (started "
+            + began
+            + ").",
+            "",
+            *machine,
+            f"- Model: SmolLM2-135M-Instruct, {gguf.name} dequantised to float32 by transformers, "
+            f"same file for both; lm-eval batch size {args.batch_size}, its logits cache on",
+            "- Time: the scoring only (model load excluded on both sides); galen's includes writing "
+            "its cache and run folder",
+            "",
+            table,
+            "",
+            "MedQA and PubMedQA are zero-shot with single-token choices: lm-eval already scores all "
+            "choices of a question from one forward pass (its one-token-continuation cache), so the "
+            "remaining gain is computing only the scored logits. MMLU-Pro biology is 5-shot: galen "
+            "computes the shared exemplars once per chunk of questions and lm-eval once per question.",
+        ]
+    )
+    write_section("galen eval --mode loglik vs lm-evaluation-harness (issue 3)", body)
     return 0 if all(passes(r) for r in rows) else 1
 
 
