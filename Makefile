@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/decontam.py
+	$(BIN)/python benchmarks/eval_throughput.py
 	$(BIN)/python benchmarks/eval_agreement.py
 
 clean:

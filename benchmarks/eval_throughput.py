@@ -1,0 +1,131 @@
+"""Generative eval throughput against the embedded server: questions per minute at concurrency 1 and 8.
+
+Starts `galen serve` (the embedded SmolLM2, `--parallel 8`) and runs `galen eval`'s real
+`evaluate` path over HTTP twice per task, with a fresh call cache each time, at concurrency 1 and
+8. MedQA uses the zero-shot `galen` preset; MMLU-Pro biology the `lm-eval` 5-shot CoT preset,
+whose long shared exemplar prefix llama.cpp's prompt cache reuses between requests.
+Target (issue 3): concurrency 8 at least 3x concurrency 1.
+
+    .venv/bin/python benchmarks/eval_throughput.py [--limit 32] [--max-tokens 96]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, free_port, machine_lines, markdown_table, write_section  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "benchmarks"
+TASKS = (("medqa", "galen", "medqa"), ("mmlu_pro_biology", "lm-eval", "mmlu_pro"))
+
+
+def start_server(port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "galen.cli.main", "serve", "--port", str(port), "--parallel", "8"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise SystemExit("galen serve did not start")
+
+
+def timed_run(
+    url: str, task_name: str, preset: str, folder: str, args: argparse.Namespace, conc: int
+) -> dict:
+    from galen.evals.clients import EndpointClient
+    from galen.evals.runner import EvalConfig, evaluate
+    from galen.evals.task import get_task
+
+    source = str(SHARED / folder) if SHARED.exists() else None
+    task = get_task(task_name, source=source, limit=args.limit)
+    config = EvalConfig(
+        model=url,
+        tasks=[task_name],
+        preset=preset,
+        concurrency=conc,
+        max_tokens=args.max_tokens,
+        thinking=False,
+    )
+    client = EndpointClient(url)
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        run = evaluate(config, [task], client, Path(tmp))
+        seconds = time.perf_counter() - start
+    results = run.tasks[0][2]
+    return {
+        "task": task_name,
+        "preset": preset,
+        "concurrency": conc,
+        "n": len(results),
+        "seconds": seconds,
+        "per_min": 60 * len(results) / seconds,
+        "tokens": sum(r.completion_tokens for r in results),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=32)
+    parser.add_argument("--max-tokens", type=int, default=96)
+    args = parser.parse_args()
+    began = time.strftime("%Y-%m-%d %H:%M %Z")
+    machine = machine_lines(("xllamacpp",))
+    port = free_port()
+    server = start_server(port)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        rows = [
+            timed_run(url, name, preset, folder, args, c) for name, preset, folder in TASKS for c in (1, 8)
+        ]
+    finally:
+        server.terminate()
+        server.wait(30)
+    table = markdown_table(
+        ("task", "preset", "concurrency", "questions", "wall s", "questions/min", "completion tokens"),
+        [
+            (r["task"], r["preset"], str(r["concurrency"]), str(r["n"]), f"{r['seconds']:.1f}",
+             f"{r['per_min']:.1f}", str(r["tokens"]))
+            for r in rows
+        ],
+    )  # fmt: skip
+    ratios = [
+        f"- {a['task']}: concurrency 8 / 1 = **{b['per_min'] / a['per_min']:.2f}x** (target >= 3x)"
+        for a, b in zip(rows[::2], rows[1::2], strict=True)
+    ]
+    print(table, *ratios, sep="\n")
+    body = "\n".join(
+        [
+            f"Measured with `.venv/bin/python benchmarks/eval_throughput.py --limit {args.limit} "
+            f"--max-tokens {args.max_tokens}` (started {began}).",
+            "",
+            *machine,
+            "- Setup: `galen serve --parallel 8` on the embedded SmolLM2 (llama.cpp, Q8_0); thinking off; "
+            "greedy; a fresh call cache per run; data from ../shared/benchmarks",
+            "",
+            table,
+            "",
+            *ratios,
+        ]
+    )
+    write_section("galen eval generative throughput (issue 3)", body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
