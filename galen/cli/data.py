@@ -6,19 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
 from galen import RESEARCH_NOTICE
+from galen.cli.output import console, fail
 from galen.errors import GalenError
 
 app = typer.Typer(help="Build, verify, report on and distil training corpora.", no_args_is_help=True)
-console = Console() if Console().is_terminal else Console(width=200)
-
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", soft_wrap=True)
-    return typer.Exit(2)
 
 
 def _recipe(path: Path, output: Path | None):
@@ -40,7 +34,7 @@ def build(
         loaded = _recipe(recipe, output)
         result = run_build(loaded, recipe.resolve(), lambda line: console.print(f"[dim]{line}[/dim]"))
     except GalenError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     console.print(f"{result.counts['records']} records in {result.out}")
     for name, rows in result.counts["exports"].items():
         console.print(f"  {name}: {rows} rows")
@@ -54,7 +48,7 @@ def verify(directory: Annotated[Path, typer.Argument(help="An output folder of b
     try:
         result = run_verify(directory)
     except GalenError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     if result.ok:
         console.print(f"ok: {result.checked} files match {directory / 'manifest.json'}")
         return
@@ -77,7 +71,7 @@ def report(
     try:
         tables, target = build_report(directory, output)
     except GalenError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     for table in tables:
         if not table.rows:
             continue
@@ -130,7 +124,7 @@ def distill(
             tags=think_tags(loaded.export.think_open, loaded.export.think_close, loaded.export.family),
         )
     except GalenError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     console.print(
         f"{result.kept} kept, {result.rejected} rejected of {result.items} items "
         f"({result.resumed_shards} shards and {result.cached_calls} calls resumed) in {result.out}"

@@ -7,22 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from galen import RESEARCH_NOTICE
 from galen.cli import judges
+from galen.cli.output import console, fail, progress_bar
 from galen.errors import GalenError
 
 app = typer.Typer(help="Evaluate models on medical benchmarks.", no_args_is_help=True)
-# Piped output (CI logs, tests) gets a wide console so the results table is never cut.
-console = Console() if Console().is_terminal else Console(width=200)
-
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
 
 
 def _data_sources(data: list[str] | None) -> dict[str, str]:
@@ -30,7 +22,7 @@ def _data_sources(data: list[str] | None) -> dict[str, str]:
     for item in data or []:
         task, sep, path = item.partition("=")
         if not sep:
-            raise _fail(f"--data takes TASK=PATH (or TASK=hub), not {item!r}")
+            raise fail(f"--data takes TASK=PATH (or TASK=hub), not {item!r}")
         out[task] = path
     return out
 
@@ -39,7 +31,7 @@ def _languages(language: str | None, tasks: list[str]) -> list[str]:
     if language is None:
         return ["en"]
     if not any(name.startswith("mmlu_prox") for name in tasks):
-        raise _fail("--language applies to mmlu_prox_biology, which is not among --tasks")
+        raise fail("--language applies to mmlu_prox_biology, which is not among --tasks")
     return [code.strip() for code in language.split(",") if code.strip()]
 
 
@@ -74,16 +66,16 @@ def run(
     from galen.evals.task import load_tasks
 
     if mode not in ("generate", "loglik"):
-        raise _fail(f"--mode must be generate or loglik, not {mode!r}")
+        raise fail(f"--mode must be generate or loglik, not {mode!r}")
     preset = preset or ("lm-eval" if mode == "loglik" else "galen")
     if preset not in ("galen", "lm-eval"):
-        raise _fail(f"--preset must be galen or lm-eval, not {preset!r}")
+        raise fail(f"--preset must be galen or lm-eval, not {preset!r}")
     if mode == "loglik" and preset != "lm-eval":
-        raise _fail("--mode loglik is lm-eval's formulation: use --preset lm-eval (the default for loglik)")
+        raise fail("--mode loglik is lm-eval's formulation: use --preset lm-eval (the default for loglik)")
     if mode == "loglik" and samples != 1:
-        raise _fail("--samples applies to --mode generate; log-likelihoods are not sampled")
+        raise fail("--samples applies to --mode generate; log-likelihoods are not sampled")
     if mode == "loglik" and model.startswith(("http://", "https://")):
-        raise _fail(
+        raise fail(
             "--mode loglik needs the model in this process: pass its folder or GGUF, not an endpoint URL"
         )
     if mode == "loglik" and engine == "auto":
@@ -106,24 +98,16 @@ def run(
     output = output or Path("runs") / f"{Path(model).name or 'model'}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
         if judged := [name for name in config.tasks if name in judges.JUDGED_TASKS]:
-            raise _fail(
-                f"{', '.join(judged)} is graded by a judge: run `galen eval healthbench --grader URL`"
-            )
+            raise fail(f"{', '.join(judged)} is graded by a judge: run `galen eval healthbench --grader URL`")
         loaded = load_tasks(config.tasks, config.data, limit, _languages(language, config.tasks))
         if mode == "loglik" and (no_format := [t.name for t in loaded if t.loglik is None]):
-            raise _fail(f"{', '.join(no_format)} has no log-likelihood format; run it with --mode generate")
+            raise fail(f"{', '.join(no_format)} has no log-likelihood format; run it with --mode generate")
         client = open_client(model, engine)
     except GalenError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     console.print(f"[dim]{RESEARCH_NOTICE}[/dim]")
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        ) as progress:
+        with progress_bar() as progress:
 
             def on_task(task):  # one progress bar per task
                 bar = progress.add_task(task.name, total=len(task.samples) * samples)
@@ -131,7 +115,7 @@ def run(
 
             run = evaluate(config, loaded, client, output, on_task)
     except GalenError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     finally:
         client.close()
     if run.resumed_calls:
@@ -171,7 +155,7 @@ def compare(run_a: Path, run_b: Path) -> None:
     try:
         comparisons = compare_runs(run_a, run_b)
     except GalenError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     t = Table(
         "Task", "n", "A", "B", "B − A", "95% CI", "bootstrap p", "McNemar p", title=f"{run_a} vs {run_b}"
     )

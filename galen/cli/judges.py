@@ -8,14 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from galen import RESEARCH_NOTICE
+from galen.cli.output import console, fail, progress_bar
 from galen.errors import GalenError
 
-console = Console() if Console().is_terminal else Console(width=200)
 JUDGED_TASKS = {"healthbench": "all", "healthbench_hard": "hard", "healthbench_consensus": "consensus"}
 
 Model = Annotated[str, typer.Option(help="GGUF file, HF folder, embedded name or http(s)://host/v1.")]
@@ -29,11 +27,6 @@ Engine = Annotated[str, typer.Option(help="Engine for local models.")]
 Output = Annotated[Path | None, typer.Option(help="Run folder; the same folder again resumes.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
-
-
 def _clients(names: list[str], engine: str) -> dict:
     """One client per distinct model, so a model that also judges is loaded once."""
     from galen.evals.clients import open_client
@@ -43,16 +36,6 @@ def _clients(names: list[str], engine: str) -> dict:
         if name not in clients:
             clients[name] = open_client(name, engine)
     return clients
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
 
 
 def show_healthbench(score, title: str) -> None:
@@ -119,7 +102,7 @@ def healthbench(
         examples = load_healthbench(file, limit)
         clients = _clients([model, grader], engine)
         console.print(f"[dim]{RESEARCH_NOTICE}[/dim]")
-        with _progress() as progress:
+        with progress_bar() as progress:
             bar = progress.add_task(f"healthbench {subset}", total=len(examples))
             grades = asyncio.run(
                 grade_all(
@@ -136,7 +119,7 @@ def healthbench(
             )
         score = aggregate(grades)
     except (GalenError, ValueError) as exc:
-        raise _fail(getattr(exc, "message", str(exc))) from None
+        raise fail(getattr(exc, "message", str(exc))) from None
     config = {
         "model": model,
         "grader": grader,
@@ -178,17 +161,17 @@ def pairwise(
     output = output or Path("runs") / f"pairwise-{time.strftime('%Y%m%d-%H%M%S')}"
     file = Path(data) if data else VIGNETTES_PATH
     if not file.is_file():
-        raise _fail(f"--data: no file at {file}")
+        raise fail(f"--data: no file at {file}")
     params = GenParams(max_tokens=max_tokens, thinking=think)
     judge_params = GenParams(max_tokens=judge_max_tokens)
     try:
         vignettes = load_vignettes(file, limit)
     except (ValueError, TypeError, KeyError) as exc:
-        raise _fail(f"--data: {file} is not a jsonl of {{id, prompt}} rows ({exc})") from None
+        raise fail(f"--data: {file} is not a jsonl of {{id, prompt}} rows ({exc})") from None
     try:
         clients = _clients([model_a, model_b, judge], engine)
         console.print(f"[dim]{RESEARCH_NOTICE}[/dim]")
-        with _progress() as progress:
+        with progress_bar() as progress:
             bar = progress.add_task("pairwise", total=len(vignettes))
             result = asyncio.run(
                 run_pairwise(
@@ -206,7 +189,7 @@ def pairwise(
                 )
             )
     except GalenError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     config = {
         "model_a": model_a,
         "model_b": model_b,

@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from galen import RESEARCH_NOTICE
+from galen.cli.output import console, fail
 from galen.errors import GalenError
 
 app = typer.Typer(
     help="Train medical reasoners: SFT and GRPO recipes on TRL, and export them.", no_args_is_help=True
 )
-console = Console() if Console().is_terminal else Console(width=200)
 
 RecipeArg = Annotated[
     str, typer.Argument(help="A recipe file, or the name of a shipped recipe (galen train recipes).")
@@ -32,11 +32,6 @@ OOM_ADVICE = (
     "peft.r; turn on trl.gradient_checkpointing; for GRPO with vLLM lower "
     "trl.vllm_gpu_memory_utilization. See docs/train.md#out-of-memory."
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(2)
 
 
 def _preimport_unsloth(recipe: str) -> None:
@@ -59,7 +54,7 @@ def _load(recipe: str, overrides: list[str] | None, output_dir: Path | None, sta
 
     declared = _peek(find_recipe(recipe)).get("stage")
     if declared in ("sft", "grpo") and declared != stage:
-        raise _fail(f"{recipe} is a {declared} recipe: run `galen train {declared} {recipe}`")
+        raise fail(f"{recipe} is a {declared} recipe: run `galen train {declared} {recipe}`")
     extra = [f"output_dir={output_dir}"] if output_dir else []
     return load_recipe(recipe, [*(overrides or []), *extra])
 
@@ -87,9 +82,9 @@ def _train(stage: str, recipe: str, overrides: list[str] | None, output_dir: Pat
         try:
             result = train(loaded, console)
         except torch.OutOfMemoryError:
-            raise _fail(OOM_ADVICE) from None
+            raise fail(OOM_ADVICE) from None
     except GalenError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     if result.already_finished:
         return
     console.print(f"run folder: {result.run} (step {result.global_step}; final weights in {result.final})")
@@ -127,7 +122,7 @@ def export(
     try:
         folder = do_export(source, output, chat_template, family)
     except GalenError as exc:
-        raise _fail(exc.message) from None
+        raise fail(exc.message) from None
     console.print(f"exported: {folder}")
     console.print(f"serve it: galen serve --model {folder}")
 
