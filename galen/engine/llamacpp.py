@@ -75,12 +75,12 @@ class LlamaCppEngine(Engine):
 
         params = xllamacpp.CommonParams()
         params.model.path = str(path)
-        # Slots share one KV pool (any slot may use the whole window), sized so that every slot
-        # can hold a full window at once: a pool of just one window overflows mid-generation
-        # ("context size has been exceeded") when several long requests run together.
+        # One KV stream per slot, each a full window: a shared (unified) pool makes every slot's
+        # attention span all slots' tokens, so 8 long few-shot prompts ran slower together than
+        # one at a time; one pool of a single window also overflowed mid-generation.
         params.n_ctx = context_length * parallel
         params.n_parallel = parallel
-        params.kv_unified = True
+        params.kv_unified = False
         params.verbosity = -1
         self._key = secrets.token_hex(16)
         params.api_keys = [self._key]
