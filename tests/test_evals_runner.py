@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from galen.engine.chat import ChatEngine
 from galen.evals.cache import CallCache, cache_key
-from galen.evals.clients import LocalClient
+from galen.evals.clients import LocalClient, open_client
 from galen.evals.runner import EvalConfig, evaluate
 from galen.evals.task import get_task
 from galen.models.source import resolve
@@ -62,6 +63,33 @@ def test_evaluate_writes_the_run_folder(local_client, tmp_path):
     again = evaluate(config, tasks, local_client, tmp_path)
     assert again.resumed_calls == 6
     assert [r.content for r in again.tasks[0][2]] == [r.content for r in run.tasks[0][2]]
+
+
+def test_in_process_model_keeps_concurrency_calls_in_flight(tmp_path):
+    client = open_client("smollm2", parallel=8)
+    complete, running, peak, lock = client.chat_engine.complete, [0], [0], threading.Lock()
+
+    def counted(request):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            return complete(request)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    client.chat_engine.complete = counted
+    try:
+        assert client.chat_engine.engine.info.max_concurrency == 8
+        config = EvalConfig(
+            model="smollm2", tasks=["medqa"], limit=8, max_tokens=16, thinking=False, concurrency=8
+        )
+        run = evaluate(config, [get_task("medqa", limit=8)], client, tmp_path)
+    finally:
+        client.close()
+    # asyncio's default thread pool would have capped this at cpu_count + 4 (6 on two cores).
+    assert len(run.tasks[0][2]) == 8 and peak[0] == 8
 
 
 def test_killed_run_resumes_without_recomputing(tmp_path, server):

@@ -102,7 +102,7 @@ def run(
         loaded = load_tasks(config.tasks, config.data, limit, _languages(language, config.tasks))
         if mode == "loglik" and (no_format := [t.name for t in loaded if t.loglik is None]):
             raise fail(f"{', '.join(no_format)} has no log-likelihood format; run it with --mode generate")
-        client = open_client(model, engine)
+        client = open_client(model, engine, parallel=concurrency)
     except GalenError as exc:
         raise fail(exc.message) from None
     console.print(f"[dim]{RESEARCH_NOTICE}[/dim]")

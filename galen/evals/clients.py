@@ -7,6 +7,7 @@ process), so a score does not depend on how the model was reached.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -126,6 +127,8 @@ class LocalClient:
 
     def __init__(self, chat: ChatEngine) -> None:
         self.chat_engine = chat
+        # One worker per engine slot: asyncio's default pool has only cpu_count + 4 threads.
+        self._pool = ThreadPoolExecutor(chat.engine.info.max_concurrency, thread_name_prefix="galen-eval")
         self.fingerprint = {
             "model": chat.source.model_id,
             "location": chat.source.location,
@@ -139,7 +142,10 @@ class LocalClient:
         return ChatRequest(messages, sampling, enable_thinking=params.thinking)
 
     async def chat(self, messages: list[dict[str, Any]], params: GenParams) -> Answer:
-        result = await asyncio.to_thread(self.chat_engine.complete, self._request(messages, params))
+        request = self._request(messages, params)
+        result = await asyncio.get_running_loop().run_in_executor(
+            self._pool, self.chat_engine.complete, request
+        )
         output = result.output
         return Answer(
             output.content,
@@ -161,15 +167,19 @@ class LocalClient:
         return await asyncio.to_thread(score, requests)
 
     def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self.chat_engine.engine.close()
 
 
-def open_client(model: str, engine: str = "auto", api_key: str | None = None) -> ModelClient:
-    """An endpoint for an http(s) URL; otherwise the model is loaded here (GGUF, HF folder, name)."""
+def open_client(
+    model: str, engine: str = "auto", api_key: str | None = None, parallel: int = 8
+) -> ModelClient:
+    """An endpoint for an http(s) URL; otherwise the model is loaded here (GGUF, HF folder, name)
+    with `parallel` slots, so that many calls in flight decode together."""
     if model.startswith(("http://", "https://")):
         return EndpointClient(model.rstrip("/"), api_key=api_key)
-    from galen.engine.registry import load_engine
+    from galen.engine.registry import EngineOptions, load_engine
     from galen.models.source import resolve
 
     source = resolve(model)
-    return LocalClient(ChatEngine(load_engine(source, engine), source))
+    return LocalClient(ChatEngine(load_engine(source, engine, EngineOptions(parallel=parallel)), source))
