@@ -32,11 +32,12 @@ NOTES = (
     "MMLU-Pro's 5-shot CoT prompts are ~1,450 "
     "tokens (1,336 shared), and on 2 CPU cores both halves of the work are compute-bound there: "
     "prompt processing (~270 tokens/s whatever the concurrency) and attention over each slot's "
-    "own 1.4K-token cache, which is not batched across slots. In a probe on this machine one "
-    "decode step took ~21 ms for one slot and ~130 ms for eight at that length (1.3x the "
+    "own 1.4K-token cache, which is not batched across slots. In a probe on 2026-12-01 (AMD "
+    "EPYC, 2 cores; this script does not re-measure it) one decode step took ~21 ms for one slot "
+    "and ~130 ms for eight at that length (1.3x the "
     "tokens/s), against ~12 ms and ~50 ms at MedQA's length (about 2x).",
     "- llama.cpp slots do not share cached prompts: at concurrency 8 each slot computes the shared "
-    "few-shot prefix once (eight times ~5 s here), where one slot computes it once in all; each slot "
+    "few-shot prefix once (~5 s each in that probe), where one slot computes it once in all; each slot "
     "then keeps it cached between its requests.",
     "- On a GPU server with prefix caching (vLLM) neither limit applies; this table is the CPU "
     "floor. One run per row; the machine's load moves it by 5-10%.",
