@@ -4,6 +4,10 @@ xllamacpp embeds llama.cpp's server: requests go in as JSON and come back throug
 one call per streamed chunk, with continuous batching across `parallel` slots. The server also
 listens on a loopback port; galen uses it only for `/tokenize` and protects it with a random
 API key, so nothing else on the machine can drive it.
+
+llama.cpp's server installs its own SIGINT and SIGTERM handlers, which stop its loop and leave
+Python running with a dead engine; the engine puts Python's handlers back, so Ctrl+C and SIGTERM
+reach galen (whose server drains before it closes the engine).
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import json
 import os
 import queue
 import secrets
+import signal
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -88,9 +95,12 @@ class LlamaCppEngine(Engine):
         params.cpuparams.n_threads = n_threads
         params.cpuparams_batch.n_threads = n_threads
         try:
-            self._server = xllamacpp.Server(params)
+            with _python_keeps_signals():
+                self._server = xllamacpp.Server(params)
         except Exception as exc:
             raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+        self._running: set[threading.Event] = set()  # one per request in flight: set = cancel
+        self._lock = threading.Lock()
         self._http = httpx.Client(
             base_url=self._server.listening_address, headers={"Authorization": f"Bearer {self._key}"}
         )
@@ -128,8 +138,12 @@ class LlamaCppEngine(Engine):
             except Exception as exc:  # surfaced to the consumer below
                 chunks.put(exc)
             finally:
+                with self._lock:
+                    self._running.discard(cancelled)
                 chunks.put(_DONE)
 
+        with self._lock:
+            self._running.add(cancelled)
         threading.Thread(target=run, daemon=True, name="llama.cpp-request").start()
         try:
             yield from self._chunks(chunks)
@@ -165,6 +179,30 @@ class LlamaCppEngine(Engine):
     def metrics_text(self) -> str:
         return str(self._server.handle_metrics())
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
+        """Cancel what is still generating, wait for it (llama.cpp must not be freed under a
+        request), then free the model."""
+        with self._lock:
+            running = list(self._running)
+        for cancelled in running:
+            cancelled.set()
+        deadline = time.monotonic() + timeout
+        while self._running and time.monotonic() < deadline:
+            time.sleep(0.02)
         self._http.close()
         self.__dict__.pop("_server", None)
+
+
+@contextmanager
+def _python_keeps_signals() -> Iterator[None]:
+    """Put back Python's SIGINT/SIGTERM handlers after llama.cpp installs its own (see above)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:
+                signal.signal(sig, handler)

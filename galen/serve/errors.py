@@ -39,7 +39,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GalenError)
     async def _galen(_: Request, exc: GalenError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-        if exc.status >= 500:
+        if exc.status == 500:  # a 503 (shutting down) is expected, not an engine fault
             log.error("engine error: %s", exc.message)
         return JSONResponse(
             error_body(exc.message, exc.type, exc.param, exc.code), exc.status, headers=headers

@@ -40,7 +40,7 @@ def sse_done() -> str:
 def error_json(exc: BaseException) -> dict[str, Any]:
     """OpenAI's error object for `exc`; never a traceback (the log keeps it)."""
     if isinstance(exc, GalenError):
-        if exc.status >= 500:
+        if exc.status == 500:
             log.error("error in a stream: %s", exc.message)
         return error_body(exc.message, exc.type, exc.param, exc.code)
     log.error("unexpected error in a stream", exc_info=exc)
