@@ -93,8 +93,10 @@ def _usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int) ->
     }
 
 
-def _events(slot: Slot, state: ServerState, prepared: Prepared, seed: int | None) -> AsyncIterator[ChatEvent]:
-    return slot.iterate(lambda: state.chat.run(prepared, seed))
+def _events(
+    slot: Slot, state: ServerState, prepared: Prepared, seed: int | None, stream: bool = True
+) -> AsyncIterator[ChatEvent]:
+    return slot.iterate(lambda: state.chat.run(prepared, seed, stream))
 
 
 def _finish_choice(index: int, choice: _Choice, event: ChatEvent) -> dict[str, Any]:
@@ -194,7 +196,7 @@ async def _one_choice(
 ) -> tuple[dict[str, Any], ChatEvent]:
     choice = _Choice(index, parallel)
     last = ChatEvent(Delta())
-    async for event in _events(slot, state, prepared, seed):
+    async for event in _events(slot, state, prepared, seed, stream=False):  # the answer, whole
         choice.delta(event.delta)
         last = event
     output = last.output

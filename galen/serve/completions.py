@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
@@ -65,7 +66,7 @@ def _chunks(slot: Slot, state: ServerState, request: GenerationRequest) -> Async
 
 async def _one(slot: Slot, state: ServerState, index: int, request: GenerationRequest) -> tuple[dict, Chunk]:
     parts, last = [], Chunk("")
-    async for chunk in _chunks(slot, state, request):
+    async for chunk in _chunks(slot, state, dataclasses.replace(request, stream=False)):  # the answer, whole
         parts.append(chunk.text)
         last = chunk
     choice = {"index": index, "text": "".join(parts), "logprobs": None, "finish_reason": last.finish_reason}
