@@ -12,7 +12,9 @@ What must hold, per job:
 
 A kill lands at a uniformly random time within the uninterrupted run's duration (startup
 included, so some kills land before any work was saved: the rerun must then start over
-cleanly). The whole process group is killed, as an out-of-memory killer or a lost node would.
+cleanly). A run that finishes before its kill time (the machine got faster) is started again in
+a fresh folder with half the time, so that every kill lands mid-run. The whole process group is
+killed, as an out-of-memory killer or a lost node would.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,6 +62,17 @@ def _kill_at(cmd: list[str], after: float) -> bool:
         return True
 
 
+def _kill_mid_run(command: Callable[[Path], list[str]], out: Path, at: float, tries: int = 4) -> float | None:
+    """Kill a run of `command` writing to `out` after `at` seconds; if it finished first, start
+    over in a clean folder with half the time. Returns when the kill landed (None: never)."""
+    for _ in range(tries):
+        if _kill_at(command(out), at):
+            return at
+        shutil.rmtree(out, ignore_errors=True)
+        at /= 2
+    return None
+
+
 def _files(folder: Path, patterns: tuple[str, ...]) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): p.read_bytes()
@@ -80,9 +94,10 @@ def _kill_and_compare(
     reference = _files(work / "reference", patterns)
     same, landed, points = 0, 0, []
     for k in range(kills):
-        out, at = work / f"killed-{k}", rng.uniform(0.1, 0.95) * duration
-        landed += _kill_at(command(out), at)
-        points.append(f"{at:.1f}s")
+        out = work / f"killed-{k}"
+        at = _kill_mid_run(command, out, rng.uniform(0.1, 0.95) * duration)
+        landed += at is not None
+        points.append(f"{at:.1f}s" if at is not None else "never landed")
         _run(command(out))
         same += _files(out, patterns) == reference
     return Check(
@@ -176,11 +191,14 @@ def train_sft(kills: int = 5, seed: int = 0) -> Check:
     with tempfile.TemporaryDirectory() as tmp:
         duration = _run(command(Path(tmp) / "reference"))
         for k in range(kills):
-            run, at = Path(tmp) / f"killed-{k}", rng.uniform(0.1, 0.95) * duration
-            killed = _kill_at(command(run), at)
+            run = Path(tmp) / f"killed-{k}"
+            at = _kill_mid_run(command, run, rng.uniform(0.1, 0.95) * duration)
+            killed = at is not None
             landed += killed
             saved, state = _checkpoints(run), _status(run)
-            points.append(f"{at:.1f}s (checkpoint {saved[-1] if saved else 'none'})")
+            points.append(
+                f"{at:.1f}s (checkpoint {saved[-1] if saved else 'none'})" if killed else "never landed"
+            )
             _run(command(run))
             last = run / "checkpoints" / f"checkpoint-{saved[-1]}" if saved else None
             expected = [str(last)] if killed and last and state != "finished" else []

@@ -52,7 +52,8 @@ def run(requests: int, max_examples: int, workers: int = 4, time_cap: float = 36
                 cmd += ["--checks", "not_a_server_error", "--request-timeout", "60", "-w", str(workers)]
                 cmd += ["--seed", str(seed), "--report", "ndjson,json", "--report-dir", str(reports)]
                 cmd += ["--phases", "coverage,fuzzing"]
-                done = subprocess.run(cmd, capture_output=True, text=True, timeout=time_cap)
+                # In the temporary folder: schemathesis keeps a cache (.schemathesis/) in its cwd.
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=time_cap, cwd=tmp)
                 exit_codes.append(done.returncode)
                 statuses += _interactions(reports)
                 for path in reports.glob("*.json"):
