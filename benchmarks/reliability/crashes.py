@@ -102,7 +102,7 @@ def _kill_and_compare(
         same += _files(out, patterns) == reference
     return Check(
         name,
-        same == kills and bool(reference),
+        same == kills == landed and bool(reference),
         f"{kills} runs killed at random points of a {duration:.0f} s run ({landed} kills landed mid-run)",
         {
             "finished output identical to an uninterrupted run": f"{same}/{kills}",
@@ -208,7 +208,7 @@ def train_sft(kills: int = 5, seed: int = 0) -> Check:
             )
     return Check(
         "crash: galen train sft",
-        resumed_right == kills,
+        resumed_right == kills == landed,
         f"{kills} runs killed at random points of a {duration:.0f} s run ({landed} kills landed mid-run)",
         {
             "resumed from the last checkpoint, every step logged once": f"{resumed_right}/{kills}",
