@@ -66,6 +66,7 @@ def collect_media(
     messages: list[dict[str, Any]], policy: MediaPolicy, processor_kwargs: Mapping[str, Any] | None = None
 ) -> MediaInput:
     """Check counts and fetch every image and video part of normalised `messages`."""
+    processor_kwargs = {**policy.processor_kwargs, **(processor_kwargs or {})}
     sampling = FrameSampling.from_kwargs(processor_kwargs)
     parts = media_parts(messages)
     counts = {kind: 0 for kind in MEDIA_KINDS}
@@ -88,7 +89,7 @@ def collect_media(
                 code="too_many_media_items",
             )
         items.append(MediaItem(kind, where, load_media(_url(part, part_type, where), policy, where)))
-    return MediaInput(tuple(items), sampling, policy, dict(processor_kwargs or {}))
+    return MediaInput(tuple(items), sampling, policy, processor_kwargs)
 
 
 __all__ = [

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 MEDIA_KINDS = ("image", "video")
 DEFAULT_ITEMS = MappingProxyType({"image": 8, "video": 2})
@@ -29,6 +30,8 @@ class MediaPolicy:
     max_items: most items of each kind in one request (vLLM's `--limit-mm-per-prompt`).
     timeout: seconds a whole download may take, redirects included.
     max_redirects: redirects followed, each re-checked against `allowed_domains`.
+    processor_kwargs: server-wide `mm_processor_kwargs` (`--mm-processor-kwargs`); a request's
+        own override them key by key.
     """
 
     allowed_domains: tuple[str, ...] = ()
@@ -39,6 +42,7 @@ class MediaPolicy:
     max_items: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_ITEMS))
     timeout: float = 10.0
     max_redirects: int = 3
+    processor_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         domains = tuple(d.strip().lower().rstrip(".") for d in self.allowed_domains if d.strip())

@@ -114,9 +114,16 @@ def _count_frames(data: bytes, where: str) -> tuple[int, float, int]:
 
 
 def decode_video(
-    data: bytes, policy: MediaPolicy, where: str, sampling: FrameSampling, defaults: FrameDefaults
+    data: bytes,
+    policy: MediaPolicy,
+    where: str,
+    sampling: FrameSampling,
+    defaults: FrameDefaults,
+    check_only: bool = False,
 ) -> Video:
-    """Decode only the frames `sampling` chooses; errors are 400s naming `where`."""
+    """Decode only the frames `sampling` chooses; errors are 400s naming `where`. With
+    `check_only` (an engine that decodes the video itself, like vLLM), every limit is checked but
+    only the first chosen frame is decoded."""
     import av
 
     total, fps, pixels = _count_frames(data, where)
@@ -140,6 +147,8 @@ def decode_video(
             f"{KWARGS} fps or num_frames",
             code="too_many_frames",
         )
+    if check_only:
+        indices = indices[:1]
     wanted = {i: n for n, i in enumerate(sorted(set(indices)))}
     kept: list[np.ndarray | None] = [None] * len(wanted)
     with _open(data, where) as container:
