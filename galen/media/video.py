@@ -95,6 +95,9 @@ def _open(data: bytes, where: str) -> Any:
     if not container.streams.video:
         container.close()
         raise _invalid(where, "the file has no video stream")
+    if container.format.name.endswith("_pipe") or container.format.name == "image2":
+        container.close()  # ffmpeg reads a still image as a one-frame video: say what it is
+        raise BadRequest(where, "this is an image; send it as an image_url part", code="invalid_media")
     return container
 
 
