@@ -87,7 +87,7 @@ def test_card_image_snippet(client: OpenAI, media: str, stream: bool) -> None:
         message = chat_response.choices[0].message
         # Thinking is on by default; random weights never close the block, so the window runs out.
         assert message.reasoning_content and chat_response.choices[0].finish_reason == "length"
-        # 448x336 pixels -> 28x21 patches of 16 -> 14x10 merged tokens (rounded to 32-pixel multiples).
+        # 448x336 pixels -> 448x320 (multiples of 32) -> 28x20 patches of 16 -> 14x10 = 140 tokens.
         assert chat_response.usage.prompt_tokens > 140
         assert chat_response.usage.prompt_tokens + chat_response.usage.completion_tokens == 768
 
