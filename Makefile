@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/decontam.py
 	$(BIN)/python benchmarks/eval_throughput.py
 	$(BIN)/python benchmarks/eval_agreement.py
+	$(BIN)/python benchmarks/vision.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -119,3 +119,39 @@ def smollm2_engine():
 
 def needs_shared() -> pytest.MarkDecorator:
     return pytest.mark.skipif(not SHARED.exists(), reason=f"real benchmark data not found at {SHARED}")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A galen cache holding the tiny Qwen3.6 vision-language model, built once per session
+    (about 10 s) and shared by the engine tests and the Qwen server."""
+    cache = tmp_path_factory.mktemp("galen-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GALEN_CACHE", str(cache))
+        from galen.models.qwen import tiny_qwen_path
+
+        tiny_qwen_path()
+    return cache
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the Qwen server may read file:// media from."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def qwen_server(
+    server_factory: Callable[..., RunningServer], tiny_qwen_cache: Path, media_dir: Path
+) -> RunningServer:
+    """`galen serve --model tiny-qwen3.6` on transformers, taking images and video from data:
+    URLs, the loopback address and `media_dir`, with a 16-frame video limit. It also answers to
+    the card's model name, and its 768-token window ends the card's snippets (max_tokens=81920)
+    within seconds."""
+    return server_factory(
+        "--model", "tiny-qwen3.6", "--threads", "1", "--context-length", "768",
+        "--served-model-name", "EpistemeAI/Reasoning-Medical-27B",
+        "--allowed-media-domains", "127.0.0.1", "--allowed-local-media-path", str(media_dir),
+        "--max-video-frames", "16",
+        env={"GALEN_CACHE": str(tiny_qwen_cache)},
+    )  # fmt: skip

@@ -15,6 +15,8 @@ app = typer.Typer(
     help=f"Build, evaluate and serve medical reasoning LLMs. {RESEARCH_NOTICE}",
     no_args_is_help=True,
     add_completion=False,
+    # Plain help: rich's option table cuts long option names at 80 columns; click's wraps the help.
+    rich_markup_mode=None,
 )
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)

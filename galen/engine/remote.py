@@ -2,7 +2,8 @@
 
 galen renders the prompt and parses the output itself, so only `/v1/completions` is used: the
 remote side runs tokens, nothing else, and behaves exactly like a local engine. Special tokens
-are kept in the output because the parser needs the think and tool-call tags.
+are kept in the output because the parser needs the think and tool-call tags. A prompt with
+images or video goes to `/v1/chat/completions` instead (see `engine.remote_media`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from galen.engine.base import Chunk, Engine, EngineInfo, GenerationRequest
+from galen.engine import remote_media
+from galen.engine.base import Chunk, Engine, EngineInfo, GenerationRequest, MediaPrompt
 from galen.errors import BadRequest, EngineError, ModelLoadError
 
 
@@ -57,6 +59,7 @@ class RemoteEngine(Engine):
         context_length: int | None = None,
         max_concurrency: int = 64,
         timeout: float = 600.0,
+        supports_media: bool = False,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.base_url = base_url.rstrip("/")
@@ -70,6 +73,7 @@ class RemoteEngine(Engine):
             or int(listed.get("max_model_len") or listed.get("context_length") or 8192),
             max_concurrency=max_concurrency,
             supports_json_schema=True,
+            supports_media=supports_media,
         )
 
     def _first_model(self) -> dict[str, Any]:
@@ -93,10 +97,25 @@ class RemoteEngine(Engine):
             raise EngineError(f"{root}/tokenize answered {response.status_code}; cannot count tokens")
         return response.json()["tokens"]
 
+    def encode_media(self, prompt: MediaPrompt) -> MediaPrompt:
+        """Check the media here; the server expands the placeholders, so `ids` count them as one
+        token each (the usage vLLM reports at the end has the real count)."""
+        if not self.info.supports_media:
+            return super().encode_media(prompt)
+        remote_media.check_media(prompt.media)
+        return MediaPrompt(prompt.text, prompt.media, self.tokenize(prompt.text))
+
+    def _request(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
+        body = _body(self.model, request)
+        if isinstance(request.prompt, MediaPrompt):
+            return "/chat/completions", remote_media.chat_body(body, request)
+        return "/completions", body
+
     def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
         # Usage arrives in its own chunk after the finish reason: hold the finish back until then.
         finish, usage = None, {}
-        with self._http.stream("POST", "/completions", json=_body(self.model, request)) as response:
+        path, body = self._request(request)
+        with self._http.stream("POST", path, json=body) as response:
             if response.status_code >= 400:
                 self._raise(response)
             for line in response.iter_lines():
@@ -106,8 +125,10 @@ class RemoteEngine(Engine):
                 usage = data.get("usage") or usage
                 for choice in data.get("choices") or []:
                     finish = choice.get("finish_reason") or finish
-                    if choice.get("text"):
-                        yield Chunk(choice["text"])
+                    # /completions streams `text`; /chat/completions streams `delta.content`.
+                    text = choice.get("text") or (choice.get("delta") or {}).get("content")
+                    if text:
+                        yield Chunk(text)
         yield Chunk("", finish or "stop", usage.get("prompt_tokens"), usage.get("completion_tokens"))
 
     @staticmethod

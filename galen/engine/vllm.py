@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from galen.engine.remote import RemoteEngine
+from galen.engine.vllm_media import VLLMMediaFlags
 from galen.errors import ModelLoadError
 
 NATIVE_CONTEXT = 262_144  # Qwen3.6's trained window; YaRN stretches it
@@ -37,6 +38,7 @@ class VLLMLaunch:
     mtp_tokens: int = 0
     gpu_memory_utilization: float = 0.9
     served_name: str | None = None
+    media: VLLMMediaFlags = field(default_factory=VLLMMediaFlags)
     extra_args: list[str] = field(default_factory=list)
 
     def hf_overrides(self) -> dict[str, Any] | None:
@@ -69,7 +71,7 @@ class VLLMLaunch:
                 "--speculative-config",
                 json.dumps({"method": "mtp", "num_speculative_tokens": self.mtp_tokens}),
             ]
-        return cmd + self.extra_args
+        return cmd + self.media.args() + self.extra_args
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -101,7 +103,8 @@ class VLLMEngine(RemoteEngine):
     """A remote engine that owns the `vllm serve` process it talks to."""
 
     def __init__(self, launch: VLLMLaunch, process: subprocess.Popen[bytes]) -> None:
-        super().__init__(launch.base_url, context_length=launch.max_model_len)
+        media = not launch.media.language_model_only
+        super().__init__(launch.base_url, context_length=launch.max_model_len, supports_media=media)
         self.process = process
 
     def close(self) -> None:

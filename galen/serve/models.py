@@ -30,6 +30,7 @@ def _card(state: ServerState, model_id: str) -> dict[str, Any]:
             "tools": profile.supports_tools,
             "tool_format": profile.tool_format,
             "vision": chat.source.vision,
+            "media": list(chat.media_kinds),  # what a chat message may carry besides text
             "context_length": info.context_length,
         },
         "family": profile.family,
