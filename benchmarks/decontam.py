@@ -39,7 +39,8 @@ from galen.data.synthetic import synthetic_items
 from galen.data.texts import item_text
 from galen.errors import BadRequest
 from galen.evals.loading import read_records
-from galen.evals.task import Sample, get_task
+from galen.evals.task import Sample
+from galen.evals.tasks import get_task
 from galen.evals.tasks.mmlu_pro import to_sample as mmlu_pro_sample
 
 sys.path.insert(0, str(ROOT / "tests"))

@@ -66,7 +66,7 @@ def timed_run(
 ) -> dict:
     from galen.evals.clients import EndpointClient
     from galen.evals.runner import EvalConfig, evaluate
-    from galen.evals.task import get_task
+    from galen.evals.tasks import get_task
 
     source = str(SHARED / folder) if SHARED.exists() else None
     task = get_task(task_name, source=source, limit=args.limit)

@@ -22,7 +22,8 @@ from galen.data.naive import NaiveIndex
 from galen.data.recipe import parse_recipe
 from galen.data.synthetic import synthetic_items
 from galen.data.texts import item_text
-from galen.evals.task import Sample, get_task
+from galen.evals.task import Sample
+from galen.evals.tasks import get_task
 
 TASKS = ("medqa", "medmcqa", "pubmedqa", "mmlu_pro_biology", "mmlu_pro_health", "medxpertqa")
 REAL = {

@@ -35,7 +35,7 @@ from galen.data.recipe import Recipe, SourceConfig
 from galen.data.record import Record
 from galen.data.sources import Origin, Skip, SourceFile, get_adapter, locate
 from galen.errors import BadRequest, GalenError
-from galen.evals.loading import sha256_file
+from galen.files import sha256_file
 
 Progress = Callable[[str], None]
 

@@ -91,7 +91,7 @@ class DecontamResult:
 
 def load_benchmarks(recipe: Recipe) -> Benchmarks:
     """Every item of every protected task, with the source each task was read from."""
-    from galen.evals.task import get_task
+    from galen.evals.tasks import get_task
 
     items, sources, ids = [], {}, {}
     for name in recipe.decontamination.task_names():

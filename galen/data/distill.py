@@ -41,7 +41,7 @@ from galen.errors import BadRequest
 from galen.evals.cache import CallCache, cache_key
 from galen.evals.clients import Answer, GenParams
 from galen.evals.extract import Extraction, extract_choice, extract_label
-from galen.evals.loading import sha256_file
+from galen.files import sha256_file
 from galen.models.profile import ThinkTags
 
 Ask = Callable[[list[dict[str, Any]], GenParams], Awaitable[Answer]]

@@ -22,7 +22,7 @@ from typing import Any
 
 from galen import __version__
 from galen.errors import BadRequest
-from galen.evals.loading import sha256_file
+from galen.files import sha256_file
 
 TOOL = f"galen {__version__}"
 MANIFEST = "manifest.json"

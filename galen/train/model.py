@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from galen.errors import ModelLoadError
+from galen.files import cache_dir
 from galen.models.profile import ModelProfile
-from galen.models.requantize import cache_dir
 from galen.models.source import ModelSource, resolve
 from galen.train.recipe import ModelSpec, PeftSpec
 

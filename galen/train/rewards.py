@@ -28,7 +28,7 @@ from typing import Any
 
 from galen.chat.parser import parse_output
 from galen.evals.extract import extract_choice, extract_label
-from galen.evals.tasks._common import LETTERS
+from galen.evals.task import LETTERS
 from galen.models.profile import ThinkTags
 
 RewardFunc = Callable[..., Any]

@@ -24,7 +24,7 @@ from typing import Any
 from galen.data.record import Record
 from galen.data.sources.base import Adapter, Origin, Skip, choice_record, open_record, optional, text
 from galen.errors import BadRequest
-from galen.evals.tasks._common import LETTERS
+from galen.evals.task import LETTERS
 
 
 def _options(raw: Any, at: Origin) -> dict[str, str]:

@@ -22,10 +22,11 @@ from typing import Any
 
 from galen.data.record import Message, Record, TaskKind
 from galen.errors import BadRequest
-from galen.evals.loading import read_records, resolve_data, sha256_file
+from galen.evals.loading import read_records, resolve_data
 from galen.evals.task import Sample
-from galen.evals.tasks._common import galen_choice_prompt
+from galen.evals.tasks.common import galen_choice_prompt
 from galen.evals.tasks.pubmedqa import prompt as pubmedqa_prompt
+from galen.files import sha256_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

@@ -21,7 +21,7 @@ from typing import Any
 from galen.data.record import Record
 from galen.data.sources.base import Adapter, Origin, Skip, choice_record, optional, text
 from galen.errors import BadRequest
-from galen.evals.tasks._common import LETTERS
+from galen.evals.task import LETTERS
 
 REVISION = "78b57699763e00e38acd550f28de24d8a65f1643"
 

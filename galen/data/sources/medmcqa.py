@@ -17,7 +17,7 @@ from typing import Any
 
 from galen.data.record import Record
 from galen.data.sources.base import Adapter, Origin, choice_record, optional
-from galen.evals.tasks._common import checked
+from galen.evals.tasks.common import checked
 from galen.evals.tasks.medmcqa import HUB_ID, NAME, REVISION, to_sample
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from galen.data.record import Record
 from galen.data.sources.base import Adapter, Origin, choice_record
-from galen.evals.tasks._common import checked
+from galen.evals.tasks.common import checked
 from galen.evals.tasks.medqa import HUB_ID, NAME, REVISION, to_sample
 
 

@@ -36,10 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from galen.errors import BadRequest
-from galen.evals.cache import CallCache
-from galen.evals.clients import GenParams, ModelClient
-from galen.evals.judges.common import cached_chat, parse_json_object
+from galen.evals.cache import CallCache, cached_chat
+from galen.evals.clients import Answer, GenParams, ModelClient
+from galen.evals.judges.common import parse_json_object
 from galen.evals.metrics import bootstrap_std, mean
+from galen.files import cache_dir
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SAMPLE_PATH = SAMPLES / "healthbench.jsonl"
@@ -51,7 +52,13 @@ OFFICIAL_URLS = {
     "consensus": "https://openaipublic.blob.core.windows.net/simple-evals/healthbench/consensus_2025-05-09-20-00-46.jsonl",
 }
 SUBSET_SAMPLES = {"all": SAMPLE_PATH, "hard": SAMPLES / "healthbench_hard.jsonl", "consensus": SAMPLE_PATH}
-GRADER_PARAMS = GenParams(max_tokens=2048, temperature=0.0)  # simple-evals' grader: max_tokens=2048
+GRADER_PARAMS = GenParams(max_tokens=2048, temperature=0.0)  # any grader: greedy, reproducible
+# simple-evals' own grader (simple_evals.py: ChatCompletionSampler(model="gpt-4.1-2025-04-14",
+# system_message=OPENAI_SYSTEM_MESSAGE_API, max_tokens=2048) at the sampler's default temperature
+# 0.5): used when the grader is OpenAI's API, so a score is comparable with published ones.
+REFERENCE_GRADER_MODEL = "gpt-4.1-2025-04-14"
+REFERENCE_GRADER_SYSTEM = "You are a helpful assistant."
+REFERENCE_GRADER_PARAMS = GenParams(max_tokens=2048, temperature=0.5)
 N_BOOTSTRAP = 1000
 
 # Verbatim from openai/simple-evals healthbench_eval.py (MIT), typos included: the grader saw this.
@@ -216,8 +223,6 @@ def download(url: str) -> Path:
     """Fetch `url` once into the galen cache (atomically: a killed download leaves no file)."""
     import httpx
 
-    from galen.models.requantize import cache_dir
-
     target = cache_dir() / "healthbench" / url.rsplit("/", 1)[-1]
     if target.exists():
         return target
@@ -368,15 +373,35 @@ async def grade_all(
 
 
 async def run_healthbench(
-    examples: list[HealthBenchExample],
-    model: ModelClient,
-    grader: ModelClient,
-    params: GenParams,
-    cache: CallCache | None = None,
-    grader_params: GenParams = GRADER_PARAMS,
-    max_retries: int = 3,
-    concurrency: int = 4,
+    examples: list[HealthBenchExample], model: ModelClient, grader: ModelClient, *args: Any, **kwargs: Any
 ) -> HealthBenchScore:
-    """Grade every example (`grade_all`) and aggregate the scores."""
-    grades = await grade_all(examples, model, grader, params, cache, grader_params, max_retries, concurrency)
-    return aggregate(grades)
+    """Grade every example (`grade_all`, which takes the same arguments) and aggregate the scores."""
+    return aggregate(await grade_all(examples, model, grader, *args, **kwargs))
+
+
+@dataclass(frozen=True)
+class SystemPrompted:
+    """A grader that is sent `system` before every prompt, as simple-evals' sampler sends its
+    system message; the system message is part of its fingerprint (and so of the cache key)."""
+
+    client: ModelClient
+    system: str
+
+    @property
+    def fingerprint(self) -> dict[str, Any]:
+        return {**self.client.fingerprint, "system": self.system}
+
+    async def chat(self, messages: list[dict[str, Any]], params: GenParams) -> Answer:
+        return await self.client.chat([{"role": "system", "content": self.system}, *messages], params)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def reference_grader(grader: ModelClient, max_tokens: int | None = None) -> tuple[ModelClient, GenParams]:
+    """simple-evals' grader settings around `grader` (OpenAI's API): its system message and
+    decoding settings (`max_tokens` overrides its 2048)."""
+    params = REFERENCE_GRADER_PARAMS
+    if max_tokens is not None:
+        params = replace(params, max_tokens=max_tokens)
+    return SystemPrompted(grader, REFERENCE_GRADER_SYSTEM), params

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from galen.evals.loading import load_file_rows, take
-from galen.evals.task import ChoiceQuery, Sample, Task, task
-from galen.evals.tasks._common import (
-    LETTERS,
+from galen.evals.loading import FileSplit
+from galen.evals.task import LETTERS, ChoiceQuery, Sample, Task, task
+from galen.evals.tasks.common import (
     Messages,
     bad_row,
-    checked,
     choice_query,
+    choice_task,
     galen_choice_prompt,
     unknown_preset,
     user,
@@ -51,6 +50,7 @@ FOLDER_FILES = (
     "test.jsonl",
     "*.jsonl",
 )
+SPLIT = FileSplit(NAME, "medmcqa.jsonl", HUB_ID, REVISION, HUB_FILES, FOLDER_FILES, DEV_ROWS)
 METADATA = ("subject_name", "topic_name", "choice_type")
 
 
@@ -114,23 +114,5 @@ def medmcqa(source: str | None = None, limit: int | None = None, seed: int = 0) 
     limit: the first N items in file order. seed: unused (nothing is shuffled); accepted so every
         task factory takes the same arguments.
     """
-    rows, source_text = load_file_rows(
-        source,
-        "medmcqa.jsonl",
-        task=NAME,
-        hub_id=HUB_ID,
-        revision=REVISION,
-        hub_files=HUB_FILES,
-        folder_files=FOLDER_FILES,
-        expected_rows=DEV_ROWS,
-    )
-    samples = [checked(NAME, to_sample(row, i)) for i, row in enumerate(take(rows, limit))]
-    return Task(
-        name=NAME,
-        version=VERSION,
-        samples=samples,
-        prompt=prompt,
-        loglik=loglik,
-        subgroups=("subject_name",),
-        source=source_text,
-    )
+    fields = {"prompt": prompt, "loglik": loglik, "subgroups": ("subject_name",)}
+    return choice_task(SPLIT, VERSION, source, limit, to_sample, **fields)

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from galen.evals.loading import load_file_rows, take
-from galen.evals.task import ChoiceQuery, Sample, Task, task
-from galen.evals.tasks._common import (
-    LETTERS,
+from galen.evals.loading import FileSplit
+from galen.evals.task import LETTERS, ChoiceQuery, Sample, Task, task
+from galen.evals.tasks.common import (
     Messages,
     bad_row,
-    checked,
     choice_query,
+    choice_task,
     galen_choice_prompt,
     unknown_preset,
     user,
@@ -43,6 +42,7 @@ REVISION = "0fb93dd23a7339b6dcd27e241cb9b5eca62d4d18"
 HUB_FILES = ("phrases_no_exclude_test.jsonl",)
 TEST_ROWS = 1273
 FOLDER_FILES = ("test.jsonl", "phrases_no_exclude_test.jsonl", "test.json", "*test*.jsonl", "*test*.parquet")
+SPLIT = FileSplit(NAME, "medqa.jsonl", HUB_ID, REVISION, HUB_FILES, FOLDER_FILES, TEST_ROWS)
 
 
 def to_sample(row: dict[str, Any], line: int) -> Sample:
@@ -88,23 +88,5 @@ def medqa(source: str | None = None, limit: int | None = None, seed: int = 0) ->
     limit: the first N items in file order. seed: unused (nothing is shuffled); accepted so every
         task factory takes the same arguments.
     """
-    rows, source_text = load_file_rows(
-        source,
-        "medqa.jsonl",
-        task=NAME,
-        hub_id=HUB_ID,
-        revision=REVISION,
-        hub_files=HUB_FILES,
-        folder_files=FOLDER_FILES,
-        expected_rows=TEST_ROWS,
-    )
-    samples = [checked(NAME, to_sample(row, i)) for i, row in enumerate(take(rows, limit))]
-    return Task(
-        name=NAME,
-        version=VERSION,
-        samples=samples,
-        prompt=prompt,
-        loglik=loglik,
-        subgroups=("meta_info",),
-        source=source_text,
-    )
+    fields = {"prompt": prompt, "loglik": loglik, "subgroups": ("meta_info",)}
+    return choice_task(SPLIT, VERSION, source, limit, to_sample, **fields)

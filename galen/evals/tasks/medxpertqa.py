@@ -24,13 +24,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from galen.evals.loading import load_file_rows, take
+from galen.evals.loading import FileSplit
 from galen.evals.task import ChoiceQuery, Sample, Task, task
-from galen.evals.tasks._common import (
+from galen.evals.tasks.common import (
     Messages,
     bad_row,
-    checked,
     choice_query,
+    choice_task,
     galen_choice_prompt,
     unknown_preset,
 )
@@ -42,6 +42,7 @@ REVISION = "f4e6fe7e5a9e13d6c97d7aa2b91cdd8b80c9cc61"
 HUB_FILES = ("Text/test.jsonl",)
 TEST_ROWS = 2450
 FOLDER_FILES = ("Text/test.jsonl", "test.jsonl", "*.jsonl", "**/test/*.parquet")
+SPLIT = FileSplit(NAME, "medxpertqa.jsonl", HUB_ID, REVISION, HUB_FILES, FOLDER_FILES, TEST_ROWS)
 METADATA = ("medical_task", "body_system", "question_type")
 SYSTEM = "You are a helpful medical assistant."
 
@@ -96,23 +97,5 @@ def medxpertqa(source: str | None = None, limit: int | None = None, seed: int = 
         in file order. seed: unused (nothing is shuffled); accepted so every task factory takes the
         same arguments.
     """
-    rows, source_text = load_file_rows(
-        source,
-        "medxpertqa.jsonl",
-        task=NAME,
-        hub_id=HUB_ID,
-        revision=REVISION,
-        hub_files=HUB_FILES,
-        folder_files=FOLDER_FILES,
-        expected_rows=TEST_ROWS,
-    )
-    samples = [checked(NAME, to_sample(row, i)) for i, row in enumerate(take(rows, limit))]
-    return Task(
-        name=NAME,
-        version=VERSION,
-        samples=samples,
-        prompt=prompt,
-        loglik=loglik,
-        subgroups=("question_type", "body_system"),
-        source=source_text,
-    )
+    fields = {"prompt": prompt, "loglik": loglik, "subgroups": ("question_type", "body_system")}
+    return choice_task(SPLIT, VERSION, source, limit, to_sample, **fields)

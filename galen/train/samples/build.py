@@ -19,7 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from galen.evals.tasks._common import CHOICE_INSTRUCTION, LETTERS
+from galen.evals.task import LETTERS
+from galen.evals.tasks.common import CHOICE_INSTRUCTION
 from galen.evals.tasks.pubmedqa import INSTRUCTION as LABEL_INSTRUCTION
 
 HERE = Path(__file__).resolve().parent

@@ -1,15 +1,17 @@
-"""What the task files share: presets, the card's answer instruction, lettered options, row checks."""
+"""What the task files share: presets, the card's answer instruction, lettered options, row checks,
+and building a multiple-choice task from a one-file split."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from galen.errors import BadRequest
-from galen.evals.task import ChoiceQuery, Sample
+from galen.evals.loading import FileSplit, load_split, take
+from galen.evals.task import LETTERS, ChoiceQuery, Sample, Task
 
 PRESETS = ("galen", "lm-eval")
-LETTERS = "ABCDEFGHIJKLMNOP"
 
 # The model cards' multiple-choice instruction, word for word (Reasoning-Medical-27B, "Best Practices").
 CHOICE_INSTRUCTION = (
@@ -64,3 +66,19 @@ def choice_query(context: str, sample: Sample, choices: Sequence[str] | None = N
     if sample.answer not in answers:
         raise bad_row("loglik", sample.id, f"gold {sample.answer!r} is not one of {', '.join(answers)}")
     return ChoiceQuery(context=context, choices=answers, gold=answers.index(sample.answer))
+
+
+def choice_task(
+    split: FileSplit,
+    version: str,
+    source: str | Path | None,
+    limit: int | None,
+    to_sample: Callable[[dict[str, Any], int], Sample],
+    **fields: Any,
+) -> Task:
+    """A multiple-choice task from a one-file split: each row read by `to_sample(row, line)` and
+    checked; `fields` are the rest of the Task (prompt, loglik, subgroups)."""
+    got = load_split(split, source)
+    samples = [checked(split.task, to_sample(row, i)) for i, row in enumerate(take(got.rows, limit))]
+    name = split.task
+    return Task(name=name, version=version, samples=samples, source=got.source, files=got.files, **fields)
