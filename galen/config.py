@@ -64,7 +64,7 @@ def field_path(loc: Iterable[Any]) -> str:
 
 
 def suggest(name: str, known: Iterable[str], renamed: Mapping[str, str] | None = None) -> str:
-    """"; did you mean `x`?" for a misspelt or renamed key, or ""."""
+    """ "; did you mean `x`?" for a misspelt or renamed key, or ""."""
     known = list(known)
     if renamed and renamed.get(name) in known:
         return f"; did you mean `{renamed[name]}`?"
@@ -93,17 +93,22 @@ def _flat_args(annotation: Any) -> list[Any]:
 
 
 def problems_of(
-    exc: ValidationError, model: type[BaseModel], skip: Iterable[str] = (), root: str = "config"
+    exc: ValidationError,
+    model: type[BaseModel],
+    skip: Iterable[str] = (),
+    root: str = "config",
+    renamed: Mapping[str, str] | None = None,
 ) -> Problems:
     """pydantic's errors as `(field path, message)`; `skip`: tags in a location (union members);
-    `root`: the name of the whole config, for errors about no one field."""
+    `root`: the name of the whole config, for errors about no one field; `renamed`: names other
+    tools use -> ours, for suggestions."""
     found = []
     for error in exc.errors():
         loc = [p for p in error["loc"] if p not in skip and p != "function-after"]
         where = field_path(loc) or root
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = f"unknown setting{suggest(str(loc[-1]), _field_names(model, loc[:-1]))}"
+            message = f"unknown setting{suggest(str(loc[-1]), _field_names(model, loc[:-1]), renamed)}"
         elif error["type"] == "missing":
             message = "required field is missing"
         found.append((where, message))
@@ -121,6 +126,7 @@ def validate(
     source: str = "config",
     skip: Iterable[str] = (),
     root: str = "config",
+    renamed: Mapping[str, str] | None = None,
 ) -> M:
     """`cls` filled in from `data`, paths resolved against `base`; every problem in one ConfigError."""
     if not isinstance(data, dict):
@@ -128,7 +134,7 @@ def validate(
     try:
         return cls.model_validate(data, context={"base": base})
     except ValidationError as exc:
-        raise ConfigError(problems_of(exc, cls, skip, root), source) from None
+        raise ConfigError(problems_of(exc, cls, skip, root, renamed), source) from None
 
 
 def read_yaml(path: Path, what: str = "config") -> dict[str, Any]:

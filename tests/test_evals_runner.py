@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from galen.engine.chat import ChatEngine
+from galen.evals import EvalConfig, evaluate
 from galen.evals.cache import CallCache, cache_key
 from galen.evals.clients import LocalClient, open_client
-from galen.evals import EvalConfig, evaluate
 from galen.evals.tasks import get_task
 from galen.models.source import resolve
 

@@ -25,7 +25,6 @@ from pydantic import Field, field_validator, model_validator
 from galen.config import ConfigError, ConfigModel, read_yaml, validate
 
 
-
 class SourceConfig(ConfigModel):
     format: str = Field(
         description="The adapter that reads it: medqa, medmcqa, ..., jsonl, messages, sharegpt."
@@ -116,6 +115,9 @@ class DistillConfig(ConfigModel):
     model: str | None = Field(
         None, description="Teacher model id at the endpoint (default: the first it lists)."
     )
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="Environment variable holding the teacher's key (never the key)."
+    )
     tries: int = Field(8, ge=1, description="Attempts per item before it is rejected.")
     max_tokens: int = Field(2048, ge=1)
     temperature: float = Field(0.6, ge=0, le=2)
@@ -126,6 +128,16 @@ class DistillConfig(ConfigModel):
     concurrency: int = Field(4, ge=1, description="Teacher calls in flight.")
     shard_size: int = Field(64, ge=1, description="Items per output shard; a finished shard is never redone.")
     limit: int | None = Field(None, ge=1, description="Distil only the first N labelled items.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "api_key" in data:
+            raise ValueError(
+                "api_key: a recipe never holds a key (it would be copied into run folders); put the "
+                "key in an environment variable and name the variable in api_key_env"
+            )
+        return data
 
 
 class Recipe(ConfigModel):

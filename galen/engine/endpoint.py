@@ -97,7 +97,7 @@ def endpoint_error(exc: Exception, url: str, model: str | None, key_env: str) ->
     if isinstance(exc, openai.APITimeoutError):
         return EndpointError(f"{url} did not answer in time, even after retries; is it overloaded?")
     if isinstance(exc, openai.APIConnectionError):
-        return EndpointError(f"cannot reach {url}: is the server running?")
+        return EndpointError(f"no server answers at {url}: is it running? (`galen serve` starts one)")
     if isinstance(exc, openai.APIStatusError):
         return EndpointError(f"{url} answered {exc.status_code}: {one_line(exc.message)}")
     return EndpointError(f"{url}: {type(exc).__name__}: {one_line(str(exc))}")

@@ -91,5 +91,6 @@ def _vllm(source: ModelSource, options: EngineOptions) -> Engine:
         yarn_factor=options.yarn_factor,
         mtp_tokens=options.mtp_tokens,
         served_name=source.model_id,
+        rope=source.profile.rope,
     )
     return launch_vllm(launch)
