@@ -30,6 +30,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, Val
 from galen.errors import BadRequest
 
 Problems = list[tuple[str, str]]
+# Why a config never holds an API key: configs are copied into run folders, keys must not be.
+NO_KEYS = (
+    "a config never holds a key (it is copied into run folders); put the key in an environment "
+    "variable and name that variable in api_key_env"
+)
+
+
+def refuse_keys(data: Any) -> Any:
+    """A `mode="before"` check: an `api_key` setting is refused with NO_KEYS."""
+    if isinstance(data, dict) and "api_key" in data:
+        raise ValueError(f"api_key: {NO_KEYS}")
+    return data
 
 
 class ConfigModel(BaseModel):

@@ -118,10 +118,11 @@ def stage0(
 ) -> list[Match]:
     """Split, id and exact-text overlap of one record."""
     adapter = ADAPTERS[record.format]
-    task = adapter.benchmark
-    if task in benchmarks.ids and record.split in adapter.benchmark_splits:
+    mirror = adapter.mirror
+    task = mirror.task if mirror else None
+    if mirror and task in benchmarks.ids and record.split in mirror.splits:
         return [Match(record.id, task, "*", 0, "split", "record", 1.0)]
-    if task in benchmarks.ids and adapter.global_ids and record.source_id in benchmarks.ids[task]:
+    if mirror and task in benchmarks.ids and mirror.global_ids and record.source_id in benchmarks.ids[task]:
         return [Match(record.id, task, record.source_id, 0, "id", "record", 1.0)]
     found = []
     for name, text in _fields(record, check):

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from galen.config import ConfigError, ConfigModel, read_yaml, validate
+from galen.config import ConfigError, ConfigModel, read_yaml, refuse_keys, validate
 
 
 class SourceConfig(ConfigModel):
@@ -129,15 +129,7 @@ class DistillConfig(ConfigModel):
     shard_size: int = Field(64, ge=1, description="Items per output shard; a finished shard is never redone.")
     limit: int | None = Field(None, ge=1, description="Distil only the first N labelled items.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_key(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "api_key" in data:
-            raise ValueError(
-                "api_key: a recipe never holds a key (it would be copied into run folders); put the "
-                "key in an environment variable and name the variable in api_key_env"
-            )
-        return data
+    _no_key = model_validator(mode="before")(refuse_keys)
 
 
 class Recipe(ConfigModel):

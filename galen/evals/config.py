@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from galen.config import ConfigModel, ConfigPath, PathOrName, resolve_path
+from galen.config import ConfigModel, ConfigPath, PathOrName, refuse_keys, resolve_path
 from galen.engine.endpoint import DEFAULT_KEY_ENV, MAX_RETRIES, TIMEOUT, GenParams
 
 PRESETS = ("galen", "lm-eval")
@@ -64,6 +64,8 @@ class EvalConfig(ConfigModel):
         default_factory=dict, description="Task -> local file or folder, 'hub' or hf://ID@REV."
     )
     output: ConfigPath | None = Field(None, description="Run folder (default runs/<model>-<time>).")
+
+    _no_key = model_validator(mode="before")(refuse_keys)
 
     @field_validator("tasks", "language", mode="before")
     @classmethod

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from galen.config import Problems
+from galen.config import NO_KEYS, Problems
 from galen.config import suggest as _suggest
 from galen.train.config import GRPORecipe, Recipe
 
@@ -269,8 +269,7 @@ def check_rewards(recipe: GRPORecipe) -> tuple[GRPORecipe, Problems]:
         params = inspect.signature(factory).parameters
         args = dict(spec.args)
         if "api_key" in args:
-            why = "a recipe never holds a key (it is copied into the run folder); name the environment"
-            problems.append((f"{where}.args.api_key", f"{why} variable that holds it in api_key_env"))
+            problems.append((f"{where}.args.api_key", NO_KEYS))
             continue
         if "max_tokens" in params and "max_tokens" not in args:  # the overlong penalty's limit
             args["max_tokens"] = trl_value(recipe, "max_completion_length")

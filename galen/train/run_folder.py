@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,31 +28,21 @@ def is_run_folder(path: str | Path) -> bool:
 
 @dataclass
 class RunFolder:
+    """The paths of one run folder (see the module docstring)."""
+
     path: Path
+    checkpoints: Path = field(init=False)
+    final: Path = field(init=False)
+    metrics: Path = field(init=False)
+    curves: Path = field(init=False)
+    recipe_file: Path = field(init=False)
+    info_file: Path = field(init=False)
 
-    @property
-    def checkpoints(self) -> Path:
-        return self.path / "checkpoints"
-
-    @property
-    def final(self) -> Path:
-        return self.path / "final"
-
-    @property
-    def metrics(self) -> Path:
-        return self.path / "metrics.jsonl"
-
-    @property
-    def curves(self) -> Path:
-        return self.path / "curves"
-
-    @property
-    def recipe_file(self) -> Path:
-        return self.path / "recipe.yaml"
-
-    @property
-    def info_file(self) -> Path:
-        return self.path / "run.json"
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        self.checkpoints, self.final = self.path / "checkpoints", self.path / "final"
+        self.metrics, self.curves = self.path / "metrics.jsonl", self.path / "curves"
+        self.recipe_file, self.info_file = self.path / "recipe.yaml", self.path / "run.json"
 
     def last_checkpoint(self) -> Path | None:
         """The newest complete checkpoint (one with trainer_state.json: a kill mid-save leaves none)."""

@@ -42,10 +42,4 @@ def convert(row: dict[str, Any], at: Origin) -> Record:
     return open_record(at, source_id, question, optional(row, "response", at))
 
 
-ADAPTER = Adapter(
-    name="jsonl",
-    description="generic rows: question, options, answer, context, response, explanation",
-    licence="unspecified",
-    convert=convert,
-    sample="generic.jsonl",
-)
+ADAPTER = Adapter("jsonl", convert, licence="unspecified", sample="generic.jsonl")

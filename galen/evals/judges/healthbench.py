@@ -290,25 +290,6 @@ def parse_grade(text: str) -> dict[str, Any] | None:
     return parsed
 
 
-async def grade_item(
-    conversation: str,
-    item: RubricItem,
-    grader: ModelClient,
-    cache: CallCache | None,
-    max_retries: int = 3,
-    params: GenParams = GRADER_PARAMS,
-) -> ItemGrade:
-    """Ask until the reply parses, at most `max_retries` times; then not met, and flagged."""
-    messages = grader_messages(conversation, item)
-    last = ""
-    for attempt in range(max_retries):
-        answer = await cached_chat(grader, messages, replace(params, seed=params.seed + attempt), cache)
-        last = answer.content
-        if (parsed := parse_grade(last)) is not None:
-            return ItemGrade(parsed["criteria_met"], str(parsed.get("explanation", "")), True, attempt + 1)
-    return ItemGrade(False, f"unparseable grader output: {last[:200]!r}", False, max_retries)
-
-
 async def grade_example(
     example: HealthBenchExample,
     completion: str,
@@ -317,11 +298,22 @@ async def grade_example(
     max_retries: int = 3,
     params: GenParams = GRADER_PARAMS,
 ) -> ExampleGrade:
-    """Grade a completion against every rubric item of its example, one grader call per item."""
+    """Grade a completion against every rubric item of its example, one grader call per item;
+    each item is asked until the reply parses, at most `max_retries` times, then not met, flagged."""
     conversation = render_conversation(example.prompt, completion)
-    items = await asyncio.gather(
-        *(grade_item(conversation, item, grader, cache, max_retries, params) for item in example.rubrics)
-    )
+
+    async def grade_item(item: RubricItem) -> ItemGrade:
+        messages, last = grader_messages(conversation, item), ""
+        for attempt in range(max_retries):
+            answer = await cached_chat(grader, messages, replace(params, seed=params.seed + attempt), cache)
+            last = answer.content
+            if (parsed := parse_grade(last)) is not None:
+                return ItemGrade(
+                    parsed["criteria_met"], str(parsed.get("explanation", "")), True, attempt + 1
+                )
+        return ItemGrade(False, f"unparseable grader output: {last[:200]!r}", False, max_retries)
+
+    items = await asyncio.gather(*(grade_item(item) for item in example.rubrics))
     return ExampleGrade(example, completion, list(items))
 
 

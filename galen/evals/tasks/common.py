@@ -60,6 +60,37 @@ def checked(task: str, sample: Sample) -> Sample:
     return sample
 
 
+def lm_eval_question(header: str = "") -> Callable[[Sample], Messages]:
+    """lm-eval's wording for MedQA and MedMCQA: "Question: ...", then `header` (MedMCQA's
+    "Choices:"), the options as "A. text" one per line, and "Answer:"."""
+
+    def prompt(sample: Sample) -> Messages:
+        options = "".join(f"{k}. {v}\n" for k, v in sample.options.items())
+        return user(f"Question: {sample.question}\n{header}{options}Answer:")
+
+    return prompt
+
+
+def choice_presets(
+    lm_eval: Callable[[Sample], Messages],
+) -> tuple[Callable[[Sample, str], Messages], Callable[[Sample], ChoiceQuery]]:
+    """A multiple-choice task's prompt under both presets ("galen": the card's zero-shot prompt;
+    "lm-eval": `lm_eval(sample)`), and its log-likelihood format: the lm-eval prompt's last turn,
+    then " A", " B", ... (lm-eval's `multiple_choice` over the option letters)."""
+
+    def prompt(sample: Sample, preset: str) -> Messages:
+        if preset == "galen":
+            return galen_choice_prompt(sample)
+        if preset == "lm-eval":
+            return lm_eval(sample)
+        raise unknown_preset(preset)
+
+    def loglik(sample: Sample) -> ChoiceQuery:
+        return choice_query(lm_eval(sample)[-1]["content"], sample)
+
+    return prompt, loglik
+
+
 def choice_query(context: str, sample: Sample, choices: Sequence[str] | None = None) -> ChoiceQuery:
     """The sample as a log-likelihood query over its option letters (or the given labels)."""
     answers = tuple(choices) if choices is not None else tuple(sample.options)

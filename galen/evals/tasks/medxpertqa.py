@@ -25,15 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 from galen.evals.loading import FileSplit
-from galen.evals.task import ChoiceQuery, Sample, Task, task
-from galen.evals.tasks.common import (
-    Messages,
-    bad_row,
-    choice_query,
-    choice_task,
-    galen_choice_prompt,
-    unknown_preset,
-)
+from galen.evals.task import Sample, Task, task
+from galen.evals.tasks.common import Messages, bad_row, choice_presets, choice_task
 
 NAME = "medxpertqa"
 VERSION = "1"
@@ -70,22 +63,15 @@ def to_sample(row: dict[str, Any], line: int) -> Sample:
     )
 
 
-def prompt(sample: Sample, preset: str) -> Messages:
-    if preset == "galen":
-        return galen_choice_prompt(sample)
-    if preset == "lm-eval":  # no lm-eval task: the authors' zero-shot answer-only prompt
-        first, last = next(iter(sample.options)), list(sample.options)[-1]
-        choices = " ".join(f"({k}) {v}" for k, v in sample.options.items())
-        text = (
-            f"Q: {sample.question}\nAnswer Choices: {choices}\nA: Among {first} through {last}, the answer is"
-        )
-        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
-    raise unknown_preset(preset)
+def lm_eval_prompt(sample: Sample) -> Messages:
+    """No lm-eval task exists: the authors' zero-shot answer-only prompt ("... the answer is")."""
+    first, last = next(iter(sample.options)), list(sample.options)[-1]
+    choices = " ".join(f"({k}) {v}" for k, v in sample.options.items())
+    text = f"Q: {sample.question}\nAnswer Choices: {choices}\nA: Among {first} through {last}, the answer is"
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
 
 
-def loglik(sample: Sample) -> ChoiceQuery:
-    """The authors' answer-only prompt ("... the answer is"), then " A" .. " J" (no lm-eval task)."""
-    return choice_query(prompt(sample, "lm-eval")[-1]["content"], sample)
+prompt, loglik = choice_presets(lm_eval_prompt)
 
 
 @task(NAME)
@@ -97,5 +83,7 @@ def medxpertqa(source: str | None = None, limit: int | None = None, seed: int = 
         in file order. seed: unused (nothing is shuffled); accepted so every task factory takes the
         same arguments.
     """
-    fields = {"prompt": prompt, "loglik": loglik, "subgroups": ("question_type", "body_system")}
-    return choice_task(SPLIT, VERSION, source, limit, to_sample, **fields)
+    subgroups = ("question_type", "body_system")
+    return choice_task(
+        SPLIT, VERSION, source, limit, to_sample, prompt=prompt, loglik=loglik, subgroups=subgroups
+    )
