@@ -54,7 +54,7 @@ def test_distill_reads_the_key_from_the_variable_the_recipe_names(judge, tmp_pat
     ]
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     refused = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
-    assert refused.returncode == 2 and "refused the API key (401): set GALEN_TEACHER_KEY" in refused.stdout
+    assert refused.returncode == 2 and "refused the API key (401): set GALEN_TEACHER_KEY" in refused.stderr
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=300, env={**env, "GALEN_TEACHER_KEY": KEY}
     )
