@@ -34,6 +34,8 @@ REAL = {
     "mmlu_pro_biology": "mmlu_pro",
     "mmlu_pro_health": "mmlu_pro",
 }
+
+
 def load(tasks: dict[str, str | None]) -> list[tuple[str, Sample]]:
     return [(name, s) for name, source in tasks.items() for s in get_task(name, source=source).samples]
 

@@ -241,3 +241,12 @@ def test_lineage_from_an_eval_result_to_the_source_files(work: Path, data_build:
     assert broken.exit_code == 1
     assert f"data {trained_on}" in broken.output and "BROKEN: sha256 is now" in broken.output
     assert "1 broken link(s)" in broken.output
+
+
+def test_a_finished_run_without_provenance_gets_it_when_run_again(data_build: Path, sft_run: Path):
+    """A run folder written before provenance.json existed: the same command writes it."""
+    (sft_run / "provenance.json").unlink()
+    output = train("sft", "cpu-smollm2-sft", [*SFT, f"data.path={data_build}"], sft_run)
+    assert "already finished" in output
+    record = json.loads((sft_run / "provenance.json").read_text())
+    assert record["kind"] == "train" and {i["role"] for i in record["inputs"]} == {"data", "manifest", "base"}
