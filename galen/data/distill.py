@@ -287,7 +287,7 @@ def check_plan(out: Path, shards_in: list[Path], settings: DistillConfig, teache
     plan = {
         "inputs": {p.name: sha256_file(p) for p in shards_in},
         "teacher": {"endpoint": teacher.endpoint, "model": teacher.model},
-        "settings": settings.model_dump(exclude={"concurrency"}),
+        "settings": settings.model_dump(exclude={"concurrency", "api_key_env"}),  # neither changes an answer
     }
     path = out / "plan.json"
     if path.is_file():
