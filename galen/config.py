@@ -6,7 +6,7 @@
 - `validate(cls, data, base=..., source=...)` reports every problem at once, each with the path of
   the field at fault, as one `ConfigError`:
 
-      recipe.yaml is not valid:
+      recipe.yaml: 2 problems
         sources[2].format: unknown format 'medqq'; known: medqa, medmcqa, ...
         trl.per_device_train_batch: not an argument of trl.SFTConfig; did you mean ...?
 
@@ -62,7 +62,8 @@ class ConfigError(BadRequest):
             where, why = problems[0]
             text = f"{where}: {why}"
         else:
-            text = f"{source} is not valid:\n" + "\n".join(f"  {where}: {why}" for where, why in problems)
+            lines = "\n".join(f"  {where}: {why}" for where, why in problems)
+            text = f"{source}: {len(problems)} problems\n{lines}"
         super().__init__(None, text)
         self.param = problems[0][0] if problems else None
 

@@ -41,11 +41,8 @@ def eval_config(config_file: Path | None, flags: dict[str, Any]):
     data = read_yaml(config_file) if config_file else {}
     data.update({key: value for key, value in flags.items() if value not in (None, {}, [])})
     base = config_file.resolve().parent if config_file else None
-    source = str(config_file) if config_file else "the flags"
-    loaded = validate(EvalConfig, data, base=base, source=source)
-    if not config_file and not flags.get("model"):
-        raise fail("--model is required (or give --config FILE that sets model)")
-    return loaded
+    source = str(config_file) if config_file else "galen eval run"
+    return validate(EvalConfig, data, base=base, source=source)
 
 
 @app.command("run")
