@@ -204,3 +204,49 @@ def test_export_never_replaces_a_folder_it_did_not_write(tmp_path: Path):
     with pytest.raises(BadRequest, match="not a galen export"):
         write_export(None, None, tmp_path, CHATML_THINK, {})
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_lineage_from_an_eval_result_to_the_source_files(work: Path, data_build: Path, sft_run: Path):
+    """data build -> SFT -> export -> eval, then `galen lineage` back from the eval result: every
+    link checked, the corpus's source files reached with their sha256 and licence; a training file
+    changed afterwards is a broken link."""
+    invoke("train", "export", str(sft_run))  # reused when the GRPO stage already exported it
+    export = sft_run / "export"
+    result = work / "eval-sft"
+    invoke(
+        "eval", "run", "--model", str(export), "--tasks", "medqa", "--limit", "1", "--max-tokens", "4",
+        "--no-think", "--output", str(result),
+    )  # fmt: skip
+    stamp = json.loads((export / "galen_export.json").read_text())
+    model = json.loads((result / "results.json").read_text())["model"]
+    assert model["weights_sha256"] == stamp["weights_sha256"] and len(stamp["weights_sha256"]) == 64
+    traced = runner.invoke(app, ["lineage", str(result)], env={"COLUMNS": "240"})
+    assert traced.exit_code == 0, traced.output
+    text = traced.output
+    for kind in ("eval:", "export:", "train:", "data-build:"):
+        assert kind in text, text
+    assert stamp["data"]["manifest_sha256"] in text  # the corpus manifest the export was trained on
+    build = json.loads((data_build / "provenance.json").read_text())
+    medqa = next(i for i in build["inputs"] if i["role"] == "source" and "medqa_train" in i["path"])
+    assert f"{medqa['path']} (medqa@sample) sha256 {medqa['sha256']} licence MIT" in text
+    assert "every recorded hash matches" in text
+
+    trained_on = data_build / "export" / "sft.jsonl"
+    original = trained_on.read_bytes()
+    trained_on.write_bytes(original[:-2] + b" \n")  # one byte changed
+    try:
+        broken = runner.invoke(app, ["lineage", str(result)], env={"COLUMNS": "240"})
+    finally:
+        trained_on.write_bytes(original)
+    assert broken.exit_code == 1
+    assert f"data {trained_on}" in broken.output and "BROKEN: sha256 is now" in broken.output
+    assert "1 broken link(s)" in broken.output
+
+
+def test_a_finished_run_without_provenance_gets_it_when_run_again(data_build: Path, sft_run: Path):
+    """A run folder written before provenance.json existed: the same command writes it."""
+    (sft_run / "provenance.json").unlink()
+    output = train("sft", "cpu-smollm2-sft", [*SFT, f"data.path={data_build}"], sft_run)
+    assert "already finished" in output
+    record = json.loads((sft_run / "provenance.json").read_text())
+    assert record["kind"] == "train" and {i["role"] for i in record["inputs"]} == {"data", "manifest", "base"}

@@ -24,7 +24,9 @@ RecipeArg = Annotated[
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Override a field: --set trl.max_steps=3 (repeatable).")
 ]
-OutputOpt = Annotated[Path | None, typer.Option(help="The run folder (overrides the recipe's output_dir).")]
+OutputOpt = Annotated[
+    Path | None, typer.Option(help="The run folder (overrides the recipe's output_dir; relative to here).")
+]
 
 OOM_ADVICE = (
     "out of memory. Lower, in this order: trl.per_device_train_batch_size (raise "
@@ -55,7 +57,7 @@ def _load(recipe: str, overrides: list[str] | None, output_dir: Path | None, sta
     declared = _peek(find_recipe(recipe)).get("stage")
     if declared in ("sft", "grpo") and declared != stage:
         raise fail(f"{recipe} is a {declared} recipe: run `galen train {declared} {recipe}`")
-    extra = [f"output_dir={output_dir}"] if output_dir else []
+    extra = [f"output_dir={output_dir.resolve()}"] if output_dir else []  # a flag is relative to here
     return load_recipe(recipe, [*(overrides or []), *extra])
 
 

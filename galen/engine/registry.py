@@ -94,5 +94,6 @@ def _vllm(source: ModelSource, options: EngineOptions) -> Engine:
         mtp_tokens=options.mtp_tokens,
         served_name=source.model_id,
         media=options.vllm_media,
+        rope=source.profile.rope,
     )
     return launch_vllm(launch)

@@ -38,6 +38,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from galen.files import cache_dir
+
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast, Qwen3_5Config
 
@@ -222,14 +224,12 @@ def build_tiny_qwen(dest: Path, seed: int = 0) -> Path:
     _write_json(dest / "video_preprocessor_config.json", VIDEO_PROCESSOR)
     (dest / "galen_tiny.json").write_text(json.dumps({"name": TINY_QWEN_NAME, "seed": seed}) + "\n")
     return dest
-def _cache_root() -> Path:
-    root = os.environ.get("GALEN_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "galen"
+
 
 
 def tiny_qwen_path() -> Path:
     """The tiny Qwen folder in the galen cache, built on first use (safe under concurrent builds)."""
-    final = _cache_root() / TINY_QWEN_NAME
+    final = cache_dir() / TINY_QWEN_NAME
     if (final / "galen_tiny.json").exists():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType, GGUFWriter, quants
 
 from galen.errors import ModelLoadError
+from galen.files import cache_dir
 
 SLOW_TYPES = (GGMLQuantizationType.Q4_1,)
 TARGET = GGMLQuantizationType.Q8_0
@@ -57,10 +58,6 @@ def requantize(source: Path, target: Path) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise ModelLoadError(f"could not rewrite {source} as Q8_0: {exc}") from exc
     return target
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GALEN_CACHE") or Path.home() / ".cache" / "galen")
 
 
 def batched_copy(source: Path) -> Path:

@@ -8,7 +8,10 @@ folder gets what serving a thinking model needs:
 - `generation_config.json`: the end-of-turn tokens as EOS, and the family's sampling preset
   for thinking (the model card's `thinking-general`: temperature 1.0, top_p 0.95, top_k 20);
 - `README.md` (a model card with the research-use notice) and `galen_export.json` (the run,
-  step, base model and data hashes it came from).
+  step, base model and data hashes it came from, and the export's own weights hash);
+- `provenance.json` (`galen.provenance`): the training run it was merged from (with its final
+  weights' hash), the corpus manifest, the base model, and every file of the export with its
+  sha256. `galen lineage` follows it from an eval result back to the corpus's source files.
 
 `export(RUN)` writes RUN/export (reused while the run is unchanged); `export(MODEL, OUTPUT)`
 converts any base galen can load (a GGUF, an embedded name), which gives the "before" model of a
@@ -27,11 +30,14 @@ from typing import Any
 from galen import RESEARCH_NOTICE, __version__
 from galen.engine.sampling import PRESETS
 from galen.errors import BadRequest
+from galen.files import weights_sha256
 from galen.models.families import get_family
+from galen.models.fingerprint import fingerprint, model_input
 from galen.models.profile import ModelProfile
-from galen.train.model import is_run_folder, load_tokenizer, prepare_base
-from galen.train.recipe import ModelSpec
-from galen.train.run import RunFolder
+from galen.provenance import PROVENANCE, FileRef, config_file, file_input, write_provenance
+from galen.train.config import ModelSpec
+from galen.train.model import Base, load_tokenizer, prepare_base
+from galen.train.run_folder import RunFolder, is_run_folder
 
 STAMP = "galen_export.json"
 
@@ -66,9 +72,15 @@ def _model_card(stamp: dict[str, Any], output: Path) -> str:
 
 
 def write_export(
-    model: Any, tokenizer: Any, output: Path, profile: ModelProfile, stamp: dict[str, Any]
+    model: Any,
+    tokenizer: Any,
+    output: Path,
+    profile: ModelProfile,
+    stamp: dict[str, Any],
+    inputs: list[FileRef] | None = None,
 ) -> Path:
-    """Save model, tokenizer, template, generation config and provenance, atomically."""
+    """Save model, tokenizer, template, generation config and provenance, atomically.
+    `inputs`: what the export was made from, for provenance.json."""
     if output.exists() and not (output / STAMP).is_file() and any(output.iterdir()):
         raise BadRequest("--output", f"{output} exists and is not a galen export; choose another folder")
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -83,8 +95,14 @@ def write_export(
             (tmp / "chat_template.jinja").write_text(template)
             stamp["chat_template_sha256"] = hashlib.sha256(template.encode()).hexdigest()
         stamp = {**stamp, "family": profile.family, "galen_version": __version__}
+        stamp["weights_sha256"] = weights_sha256(tmp)
         (tmp / "README.md").write_text(_model_card(stamp, output))
         (tmp / STAMP).write_text(json.dumps(stamp, indent=1, default=str) + "\n")
+        written = sorted(p for p in tmp.rglob("*") if p.is_file())
+        given = config_file(None, source=stamp.get("source"), output=str(output))
+        write_provenance(
+            tmp, "export", config=given, resolved=stamp, inputs=inputs or [], output_files=written
+        )
         if output.exists():
             shutil.rmtree(output)
         tmp.rename(output)
@@ -127,7 +145,7 @@ def export_run(path: Path, output: Path | None = None) -> Path:
         )
     output = output or run.path / "export"
     stamp = _run_stamp(run)
-    if _is_current(output, stamp):
+    if _is_current(output, stamp) and (output / PROVENANCE).is_file():
         return output
     tokenizer = transformers.AutoTokenizer.from_pretrained(run.final)
     if (run.final / "adapter_config.json").is_file():
@@ -138,7 +156,32 @@ def export_run(path: Path, output: Path | None = None) -> Path:
     else:
         model = transformers.AutoModelForCausalLM.from_pretrained(run.final, dtype="auto")
     profile = get_family((info.get("base") or {}).get("family") or "chatml")
-    return write_export(model, tokenizer, output, profile, stamp)
+    return write_export(model, tokenizer, output, profile, stamp, run_inputs(run))
+
+
+def run_inputs(run: RunFolder) -> list[FileRef]:
+    """An export's inputs: the run (its final weights' hash), its corpus manifest, its base."""
+    info, path = run.info(), str(run.path.resolve())
+    found = [FileRef(role="run", path=path, sha256=weights_sha256(run.final), folder=path)]
+    data = info.get("data") or {}
+    if data.get("manifest") and Path(data["manifest"]).is_file():
+        manifest = Path(data["manifest"])
+        build = str(manifest.parent.resolve()) if (manifest.parent / PROVENANCE).is_file() else None
+        found.append(file_input("manifest", manifest, folder=build))
+    base = info.get("base") or {}
+    if base.get("folder"):
+        folder = base["folder"]
+        link = base["spec"] if is_run_folder(str(base.get("spec"))) else None
+        found.append(FileRef(role="base", path=folder, sha256=weights_sha256(Path(folder)), folder=link))
+    return found
+
+
+def base_for_training(spec: ModelSpec) -> Base:
+    """The base of a run: a run folder stands for its merged export (made on first use), so GRPO
+    can start from an SFT run; anything else is located as galen serve locates it."""
+    if is_run_folder(spec.base):
+        return prepare_base(spec, export_run(Path(spec.base)))
+    return prepare_base(spec)
 
 
 def export_model(
@@ -150,7 +193,8 @@ def export_model(
     base = prepare_base(ModelSpec(base=spec, chat_template=chat_template, family=family))
     model = transformers.AutoModelForCausalLM.from_pretrained(base.folder, dtype="auto")
     stamp = {"source": spec, "stage": None, "global_step": 0, "base": spec, "data": None}
-    return write_export(model, load_tokenizer(base), output, base.profile, stamp)
+    inputs = [model_input(fingerprint(base.source), role="base")]
+    return write_export(model, load_tokenizer(base), output, base.profile, stamp, inputs)
 
 
 def export(
