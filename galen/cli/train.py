@@ -120,7 +120,9 @@ GgufOpt = Annotated[
 EvalOpt = Annotated[
     list[Path] | None,
     typer.Option(
-        "--eval", help="A `galen eval run` output folder whose scores go into the model card (repeatable)."
+        "--eval",
+        metavar="DIR",
+        help="A `galen eval run` output folder whose scores go into the model card (repeatable).",
     ),
 ]
 

@@ -86,7 +86,6 @@ def card_data(facts: CardFacts) -> Any:
             dataset_name=e["task"],
             metric_type=e["metric"],
             metric_value=round(float(e["value"]), 4),
-            source_name="galen eval",
         )
         for e in facts.evals
     ]

@@ -49,7 +49,8 @@ STAMP = "galen_export.json"
 
 
 def generation_config(model: Any, tokenizer: Any, profile: ModelProfile) -> Any:
-    """The model's generation config with every end-of-turn id as EOS and the thinking preset."""
+    """The model's generation config with every end-of-turn id as EOS, and the family's preset for
+    its default mode (thinking-general for thinking families; greedy for Gemma 3, as card 004)."""
     config = model.generation_config
     current = config.eos_token_id
     eos = [current] if isinstance(current, int) else list(current or [])
@@ -59,7 +60,10 @@ def generation_config(model: Any, tokenizer: Any, profile: ModelProfile) -> Any:
     config.eos_token_id = eos if len(eos) > 1 else eos[0]
     config.pad_token_id = tokenizer.pad_token_id
     config.do_sample = preset.temperature > 0
-    config.temperature, config.top_p, config.top_k = preset.temperature, preset.top_p, preset.top_k
+    if config.do_sample:
+        config.temperature, config.top_p, config.top_k = preset.temperature, preset.top_p, preset.top_k
+    else:  # greedy (Gemma with thinking off): sampling fields unset, as transformers requires
+        config.temperature = config.top_p = config.top_k = None
     return config
 
 
