@@ -15,11 +15,16 @@ from galen.models.source import resolve
 def test_generation_config_fields_become_defaults(tmp_path: Path):
     (tmp_path / "generation_config.json").write_text(json.dumps({"do_sample": False, "max_new_tokens": 512}))
     assert folder_defaults(tmp_path) == {"temperature": 0.0, "max_tokens": 512}
-    (tmp_path / "generation_config.json").write_text(json.dumps({"temperature": 0.6, "top_k": 20, "eos_token_id": 1}))
+    (tmp_path / "generation_config.json").write_text(
+        json.dumps({"temperature": 0.6, "top_k": 20, "eos_token_id": 1})
+    )
     assert folder_defaults(tmp_path) == {"temperature": 0.6, "top_k": 20}
     (tmp_path / "generation_config.json").write_text("{not json")
     assert folder_defaults(tmp_path) == {}
-    assert gguf_defaults({"general.sampling.temp": 0.0, "general.sampling.top_k": 40}) == {"temperature": 0.0, "top_k": 40}
+    assert gguf_defaults({"general.sampling.temp": 0.0, "general.sampling.top_k": 40}) == {
+        "temperature": 0.0,
+        "top_k": 40,
+    }
 
 
 def test_a_folder_source_reads_its_generation_config(tmp_path: Path):

@@ -15,10 +15,12 @@ def facts(**changes) -> CardFacts:
         thinks=True, family="chatml-think", stage="sft", global_step=27, peft="lora",
         recipe={"peft": {"method": "lora", "r": 16, "alpha": 32, "target_modules": "all-linear"},
                 "trl": {"learning_rate": 3e-4, "max_length": 512}},
-        data={"file": "/data/export/sft.jsonl", "rows": 36, "sha256": "ab" * 32, "manifest_sha256": "cd" * 32},
+        data={"file": "/data/export/sft.jsonl", "rows": 36, "sha256": "ab" * 32,
+              "manifest_sha256": "cd" * 32},
         sources=[{"name": "medqa@hf", "licence": "MIT", "sha256": "ef" * 32}],
         datasets=["GBaker/MedQA-USMLE-4-options"],
-        evals=[{"task": "medqa", "metric": "accuracy", "value": 0.25, "n": 8, "ci_low": 0.05, "ci_high": 0.6}],
+        evals=[{"task": "medqa", "metric": "accuracy", "value": 0.25, "n": 8, "ci_low": 0.05,
+                "ci_high": 0.6}],
         usage="galen serve --model runs/x/export",
     )  # fmt: skip
     return CardFacts(**{**base, **changes})
@@ -29,7 +31,9 @@ def test_a_card_validates_and_states_its_origin():
     data = validate(text)
     assert data["license"] == "apache-2.0" and data["base_model_relation"] == "finetune"
     assert data["datasets"] == ["GBaker/MedQA-USMLE-4-options"] and data["language"] == ["en"]
-    assert data["pipeline_tag"] == "text-generation" and {"sft", "lora", "reasoning", "medical"} <= set(data["tags"])
+    assert data["pipeline_tag"] == "text-generation" and {"sft", "lora", "reasoning", "medical"} <= set(
+        data["tags"]
+    )
     result = data["model-index"][0]["results"][0]
     assert result["dataset"]["name"] == "medqa" and result["metrics"][0]["value"] == 0.25
     assert RESEARCH_NOTICE in text and "| medqa | accuracy | 0.250 | 0.050-0.600 | 8 |" in text

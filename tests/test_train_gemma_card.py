@@ -7,6 +7,7 @@ tokenizer (read from the embedded gemma3-270m GGUF), exported by `galen train ex
 galen's Gemma 3 template; the snippet runs in its own Python process on the CPU.
 """
 
+# ruff: noqa: E501 (the card's snippet is quoted as published, long lines included)
 from __future__ import annotations
 
 import json
@@ -62,8 +63,8 @@ def build_tiny_gemma(dest: Path) -> Path:
     config = transformers.Gemma3TextConfig(
         vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=2, num_key_value_heads=1, head_dim=32, sliding_window=64,
-        max_position_embeddings=2048, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        max_position_embeddings=2048, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
     )  # fmt: skip
     torch.manual_seed(0)
     transformers.Gemma3ForCausalLM(config).save_pretrained(dest)

@@ -260,8 +260,8 @@ def test_export_model_card_validates_and_carries_eval_results(work: Path, grpo_r
     scores = work / "eval-after"  # written by the test above; made here when run alone
     if not (scores / "results.json").is_file():
         invoke("train", "export", str(grpo_run))
-        invoke("eval", "run", "--model", str(grpo_run / "export"), "--tasks", "medqa,pubmedqa", "--limit", "1",
-               "--max-tokens", "4", "--no-think", "--output", str(scores))  # fmt: skip
+        invoke("eval", "run", "--model", str(grpo_run / "export"), "--tasks", "medqa,pubmedqa",
+               "--limit", "1", "--max-tokens", "4", "--no-think", "--output", str(scores))  # fmt: skip
     invoke("train", "export", str(grpo_run), "--eval", str(scores))
     data = validate((grpo_run / "export" / "README.md").read_text())
     assert data["license"] == "apache-2.0" and data["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -278,7 +278,11 @@ def test_export_model_card_validates_and_carries_eval_results(work: Path, grpo_r
 # Q8_0 against the float32 safetensors export, measured on these prompts (16 greedy tokens each):
 # mean |difference| of a token's log-probability 0.02-0.05 nats, the largest 0.35.
 Q8_MEAN_NATS, Q8_MAX_NATS = 0.1, 0.6
-PROMPTS = ("Name one cause of hyperkalaemia.", "What is the first-line treatment of anaphylaxis?", "Define anemia.")
+PROMPTS = (
+    "Name one cause of hyperkalaemia.",
+    "What is the first-line treatment of anaphylaxis?",
+    "Define anemia.",
+)
 
 
 def test_gguf_export_matches_the_safetensors_export(sft_run: Path):
@@ -337,7 +341,8 @@ def test_gguf_q4_k_m_loads_on_llamacpp_and_traces_back(sft_run: Path):
     assert types["Q4_K"] and types["Q6_K"] and types["F32"], types  # rows of 576 fall back to Q5_0 / Q8_0
     params = xllamacpp.CommonParams()
     params.model.path, params.n_ctx, params.cpuparams.n_threads = str(file), 256, 1
-    reply = xllamacpp.Server(params).handle_completions({"prompt": "Anaemia is", "n_predict": 4, "temperature": 0})
+    server = xllamacpp.Server(params)
+    reply = server.handle_completions({"prompt": "Anaemia is", "n_predict": 4, "temperature": 0})
     assert reply["usage"]["completion_tokens"] == 4
     traced = runner.invoke(app, ["lineage", str(sft_run / "export-q4_k_m")], env={"COLUMNS": "240"})
     assert traced.exit_code == 0, traced.output
