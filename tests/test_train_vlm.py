@@ -27,6 +27,7 @@ SFT = [
     "model.base=tiny-qwen3.6",
     "model.chat_template=qwen3_6",
     "trl.max_steps=1",
+    "trl.warmup_steps=0",  # the recipe warms up from a learning rate of 0: one step would change nothing
     "trl.per_device_train_batch_size=2",
     "trl.max_length=128",
     "trl.save_steps=1",
