@@ -36,6 +36,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from galen import __version__
 from galen.errors import BadRequest, ModelLoadError
 from galen.files import weights_sha256
@@ -161,12 +163,12 @@ def _write(
 
     file = tmp / f"{_name(export)}-{quant}.gguf"
     converted = convert(export, OUTTYPE[quant], tmp / "converted.gguf.tmp")
-    retype, drop, extra = None, (), galen_metadata(source)
+    retype, extra = None, galen_metadata(source)
     if quant == "q4_k_m":
         from galen.train.quantize import Q4KMixer, file_type_keys
 
         retype, extra = Q4KMixer.for_file(converted), {**extra, **file_type_keys()}
-    rewrite(converted, file, retype, extra, drop)
+    rewrite(converted, file, retype, extra)
     converted.unlink()
     stamp = {**stamp, "file": file.name, "sha256": weights_sha256(file), "family": source.profile.family}
     (tmp / STAMP).write_text(json.dumps(stamp, indent=1) + "\n")
@@ -199,8 +201,6 @@ def _card(export: Path, file: Path, quant: str) -> str:
         f"converter ({CONVERTER} {converter_version()}). Serve it on llama.cpp with "
         f"`galen serve --model {file}`.\n\n"
     )
-    import yaml
-
     head = yaml.safe_dump(data, sort_keys=True, allow_unicode=True)
     out = f"---\n{head}---\n\n{note}{body}"
     card.validate(out)
