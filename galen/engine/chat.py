@@ -110,7 +110,12 @@ class ChatEngine:
         return bool(wanted) and self.profile.supports_thinking
 
     def default_sampling(self, thinking: bool) -> SamplingParams:
-        return PRESETS[self.profile.default_preset(thinking)]
+        """The family's preset for this mode; in the model's default mode, the model's own
+        defaults (generation_config.json, a GGUF's general.sampling keys) override it field by
+        field: they were written for the way the model is used unless told otherwise."""
+        preset = PRESETS[self.profile.default_preset(thinking)]
+        default_mode = self.profile.thinks_by_default and self.profile.supports_thinking
+        return preset.updated(**self.source.generation) if thinking == default_mode else preset
 
     def _tools_for(self, request: ChatRequest) -> list[dict[str, Any]] | None:
         validate_tool_choice(request.tool_choice, request.tools)

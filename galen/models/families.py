@@ -38,6 +38,8 @@ GEMMA3 = ModelProfile(
     system_role=False,
     template_file="gemma3.jinja",
     thinking_preset="thinking-precise",
+    # Gemma-3-27B-MeditronFO's card decodes greedily (do_sample=False) when it does not think.
+    instruct_preset="greedy",
 )
 CHATML = ModelProfile(family="chatml", tool_format="qwen3_json")
 CHATML_THINK = ModelProfile(

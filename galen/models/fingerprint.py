@@ -43,9 +43,11 @@ def fingerprint(source: ModelSource) -> dict[str, Any]:
 
 def model_input(fp: dict[str, Any], role: str = "model") -> FileRef:
     """A run's input entry for a model, from its fingerprint: the weights hash as its sha256, and
-    the folder it was exported to (when that folder is a galen run folder) as the link to follow."""
+    the folder it was exported to (when that folder is a galen run folder) as the link to follow;
+    for a single file (a GGUF of `galen train export --gguf`), the folder holding it."""
     where = fp.get("location")
-    folder = where if where and (Path(where) / PROVENANCE).is_file() else None
+    home = Path(where) if where and Path(where).is_dir() else Path(where).parent if where else None
+    folder = str(home) if home and (home / PROVENANCE).is_file() else None
     return FileRef(
         role=role,
         path=where,
