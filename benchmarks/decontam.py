@@ -1,6 +1,6 @@
 """Decontamination of a 600K-item corpus against the real benchmark items, fast and naive.
 
-The corpus: `galen.data.synthetic` exam-style items (vignettes, short questions, research
+The corpus: `galen.testing.synthetic` exam-style items (vignettes, short questions, research
 questions on an abstract, consumer questions) that we generate, plus `--leaks` benchmark items
 planted in it, each changed one way (case and spacing, options reordered, a sentence added, a few
 words changed, as tests/test_data_decontam.py does). Each item is checked as galen data build
@@ -12,7 +12,7 @@ biology and health rows, all categories are protected here): about 16.6K items.
 
 Fast: `BenchmarkIndex` (stages 1 and 2) through `decontam.scan_all`, as the build runs it; wall
 time and peak memory (ru_maxrss) of the whole run. Naive: the Fully Open Meditron way
-(`galen.data.naive`: n-grams as Python tuples in sets, difflib.SequenceMatcher on every candidate
+(`galen.testing.naive`: n-grams as Python tuples in sets, difflib.SequenceMatcher on every candidate
 pair). It is too slow for the whole corpus, so it runs on a uniform random sample of the texts
 (`--naive-share`) and its time is extrapolated: index build + time per text x all texts. On that
 sample, and on every planted leak, the two must remove exactly the same items.
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import random
 import resource
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,16 +33,15 @@ from _common import ROOT, machine_lines, markdown_table, write_section
 
 from galen.data.benchmark_index import BenchmarkIndex, BenchmarkItem
 from galen.data.decontam import scan_all
-from galen.data.naive import NaiveIndex
-from galen.data.synthetic import synthetic_items
 from galen.data.texts import item_text
 from galen.errors import BadRequest
 from galen.evals.loading import read_records
-from galen.evals.task import Sample, get_task
+from galen.evals.task import Sample
+from galen.evals.tasks import get_task
 from galen.evals.tasks.mmlu_pro import to_sample as mmlu_pro_sample
-
-sys.path.insert(0, str(ROOT / "tests"))
-from test_data_decontam import KINDS, perturb  # noqa: E402 - the leak maker the tests use
+from galen.testing.leaks import KINDS, perturb  # the leak maker the tests use
+from galen.testing.naive import NaiveIndex
+from galen.testing.synthetic import synthetic_items
 
 Key = tuple[int, str]
 
@@ -51,7 +49,7 @@ SECTION = "galen data decontamination (issue 4)"
 NAIVE_NOTE = """
 The naive way is the Fully Open Meditron code's: n-grams as Python tuples in sets, then
 `difflib.SequenceMatcher(None, train, bench, autojunk=False)` on every candidate pair, blocks of at
-least 5 words summed (`galen/data/naive.py`, with the same candidate rule). It is too slow for the
+least 5 words summed (`galen/testing/naive.py`, with the same candidate rule). It is too slow for the
 whole corpus, so it ran on a uniform random {share:.0%} of the texts and its time was extrapolated
 (its index build, plus its time per text times all texts); on that sample and on every planted leak
 both ways found exactly the same matches with the same scores. Targets: under 10 minutes and under

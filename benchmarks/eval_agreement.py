@@ -158,7 +158,7 @@ def run_galen(gguf: Path, limits: dict[str, int | None], output: Path) -> Side:
     from galen.engine.transformers import TransformersEngine
     from galen.evals.clients import LocalClient
     from galen.evals.runner import EvalConfig, evaluate
-    from galen.evals.task import get_task
+    from galen.evals.tasks import get_task
     from galen.models.source import resolve
 
     sources = {
@@ -187,7 +187,7 @@ def argmax(values: list[float]) -> int:
 
 
 def gold_index(task: str, limit: int | None) -> dict[str, int]:
-    from galen.evals.task import get_task
+    from galen.evals.tasks import get_task
 
     sources = {
         "medqa": SHARED / "medqa",

@@ -6,23 +6,25 @@ Starts `galen serve` (the embedded SmolLM2, `--parallel 8`) and runs `galen eval
 whose long shared exemplar prefix llama.cpp's prompt cache reuses between requests.
 Target (issue 3): concurrency 8 at least 3x concurrency 1.
 
-    .venv/bin/python benchmarks/eval_throughput.py [--limit 64] [--max-tokens 96]
+    .venv/bin/python benchmarks/eval_throughput.py [--limit 64] [--max-tokens 96] [--no-write]
+
+The table says which data each row used: ../shared/benchmarks when it is there, else galen's
+bundled sample (a handful of items, so a smoke test, not a measurement).
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, free_port, machine_lines, markdown_table, write_section  # noqa: E402
+from _common import ROOT, machine_lines, markdown_table, write_section  # noqa: E402
+
+from galen.testing.server import start_server, stop_server  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "benchmarks"
 TASKS = (("medqa", "galen", "medqa"), ("mmlu_pro_biology", "lm-eval", "mmlu_pro"))
@@ -44,31 +46,14 @@ NOTES = (
 )
 
 
-def start_server(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "galen.cli.main", "serve", "--port", str(port), "--parallel", "8"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    process.kill()
-    raise SystemExit("galen serve did not start")
-
-
 def timed_run(
     url: str, task_name: str, preset: str, folder: str, args: argparse.Namespace, conc: int
 ) -> dict:
     from galen.evals.clients import EndpointClient
     from galen.evals.runner import EvalConfig, evaluate
-    from galen.evals.task import get_task
+    from galen.evals.tasks import get_task
 
-    source = str(SHARED / folder) if SHARED.exists() else None
+    source = str(SHARED / folder) if (SHARED / folder).exists() else None
     task = get_task(task_name, source=source, limit=args.limit)
     config = EvalConfig(
         model=url,
@@ -92,6 +77,7 @@ def timed_run(
         "seconds": seconds,
         "per_min": 60 * len(results) / seconds,
         "tokens": sum(r.completion_tokens for r in results),
+        "data": f"../shared/benchmarks/{folder}" if source else "bundled sample",
     }
 
 
@@ -99,23 +85,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=64)
     parser.add_argument("--max-tokens", type=int, default=96)
+    parser.add_argument("--no-write", action="store_true", help="Print the table only.")
     args = parser.parse_args()
     began = time.strftime("%Y-%m-%d %H:%M %Z")
     machine = machine_lines(("xllamacpp",))
-    port = free_port()
-    server = start_server(port)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        rows = [
-            timed_run(url, name, preset, folder, args, c) for name, preset, folder in TASKS for c in (1, 8)
-        ]
-    finally:
-        server.terminate()
-        server.wait(30)
+    with tempfile.TemporaryDirectory() as logs:
+        server = start_server(["--parallel", "8"], Path(logs) / "serve.log", timeout=150)
+        try:
+            rows = [
+                timed_run(server.base_url, name, preset, folder, args, c)
+                for name, preset, folder in TASKS
+                for c in (1, 8)
+            ]
+        finally:
+            stop_server(server)
     table = markdown_table(
-        ("task", "preset", "concurrency", "questions", "wall s", "questions/min", "completion tokens"),
+        ("task", "preset", "data", "concurrency", "questions", "wall s", "questions/min", "tokens out"),
         [
-            (r["task"], r["preset"], str(r["concurrency"]), str(r["n"]), f"{r['seconds']:.1f}",
+            (r["task"], r["preset"], r["data"], str(r["concurrency"]), str(r["n"]), f"{r['seconds']:.1f}",
              f"{r['per_min']:.1f}", str(r["tokens"]))
             for r in rows
         ],
@@ -124,7 +111,9 @@ def main() -> int:
         f"- {a['task']}: concurrency 8 / 1 = **{b['per_min'] / a['per_min']:.2f}x** (target >= 3x)"
         for a, b in zip(rows[::2], rows[1::2], strict=True)
     ]
-    print(table, *ratios, sep="\n")
+    print(f"{began}; {' '.join(machine)}", table, *ratios, sep="\n")
+    if args.no_write:
+        return 0
     body = "\n".join(
         [
             f"Measured with `.venv/bin/python benchmarks/eval_throughput.py --limit {args.limit} "
@@ -132,7 +121,7 @@ def main() -> int:
             "",
             *machine,
             "- Setup: `galen serve --parallel 8` on the embedded SmolLM2 (llama.cpp, Q8_0); thinking off; "
-            "greedy; a fresh call cache per run; data from ../shared/benchmarks",
+            "greedy; a fresh call cache per run; the data of each row is in its `data` column",
             "",
             table,
             "",

@@ -35,8 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -46,13 +44,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from _common import ROOT, free_port, machine_lines, markdown_table, percentile, write_section
+from _common import machine_lines, markdown_table, percentile, write_section
 
 from galen.engine.base import GenerationRequest
 from galen.engine.chat import ChatEngine, ChatRequest
 from galen.engine.llamacpp import LlamaCppEngine, _body
 from galen.models.embedded import DEFAULT_TEMPLATE, smollm2_path, smollm2_shipped_path
 from galen.models.source import resolve
+from galen.testing.server import start_server, stop_server
 
 SECTION = "galen serve vs plain llama.cpp (issues 2 and 12)"
 MAX_TOKENS = 96
@@ -189,25 +188,11 @@ def in_process(concurrency: int, requests: int, parallel: int, threads: int) -> 
         engine.close()
 
 
-def start_server(parallel: int, threads: int, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "galen.cli.main", "serve", "--port", str(port), "--parallel", str(parallel)]
-    cmd += ["--threads", str(threads), "--max-queue", "256", "--context-length", str(CONTEXT)]
-    process = subprocess.Popen(cmd, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    base_url, deadline = f"http://127.0.0.1:{port}/v1", time.monotonic() + 180
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return process, base_url
-        except httpx.TransportError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError(f"galen serve did not become healthy:\n{log.read_text()[-3000:]}")
-
-
 def http(concurrency: int, requests: int, parallel: int, threads: int, stream: bool) -> Result:
     with tempfile.TemporaryDirectory() as tmp:
-        process, base_url = start_server(parallel, threads, Path(tmp) / "serve.log")
+        args = ["--parallel", str(parallel), "--threads", str(threads), "--max-queue", "256"]
+        server = start_server([*args, "--context-length", str(CONTEXT)], Path(tmp) / "serve.log", timeout=180)
+        base_url = server.base_url
         client = httpx.Client(
             base_url=base_url, timeout=600, limits=httpx.Limits(max_connections=concurrency + 4)
         )
@@ -239,11 +224,7 @@ def http(concurrency: int, requests: int, parallel: int, threads: int, stream: b
             return timed(STREAM if stream else HTTP, concurrency, requests, one)
         finally:
             client.close()
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_server(server)
 
 
 # -- issue 2's baseline: transformers generate -----------------------------------------------

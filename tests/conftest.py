@@ -1,4 +1,5 @@
-"""Shared fixtures: real `galen serve` processes on free loopback ports, and the embedded model.
+"""Shared fixtures: real `galen serve` processes on free loopback ports (`galen.testing.server`),
+and the embedded model.
 
 No engine is stubbed: servers run the embedded SmolLM2 through llama.cpp, as a user gets it.
 """
@@ -6,70 +7,17 @@ No engine is stubbed: servers run the embedded SmolLM2 through llama.cpp, as a u
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from galen.testing.server import RunningServer, free_port, start_server, stop_server
+
+__all__ = ["SHARED", "RunningServer", "free_port", "needs_shared", "start_server", "stop_server"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class RunningServer:
-    url: str  # http://127.0.0.1:PORT
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/v1"
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def start_server(
-    args: list[str], log: Path, env: dict[str, str] | None = None, timeout: float = 120
-) -> RunningServer:
-    port = free_port()
-    cmd = [sys.executable, "-m", "galen.cli.main", "serve", "--port", str(port), *args]
-    handle = log.open("wb")
-    process = subprocess.Popen(
-        cmd, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"galen serve exited early:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return RunningServer(url, process, log)
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"galen serve did not become healthy:\n{log.read_text()}")
-
-
-def stop_server(server: RunningServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
 
 
 @pytest.fixture(scope="session")
@@ -119,3 +67,39 @@ def smollm2_engine():
 
 def needs_shared() -> pytest.MarkDecorator:
     return pytest.mark.skipif(not SHARED.exists(), reason=f"real benchmark data not found at {SHARED}")
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A galen cache holding the tiny Qwen3.6 vision-language model, built once per session
+    (about 10 s) and shared by the engine tests and the Qwen server."""
+    cache = tmp_path_factory.mktemp("galen-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GALEN_CACHE", str(cache))
+        from galen.models.qwen import tiny_qwen_path
+
+        tiny_qwen_path()
+    return cache
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the Qwen server may read file:// media from."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def qwen_server(
+    server_factory: Callable[..., RunningServer], tiny_qwen_cache: Path, media_dir: Path
+) -> RunningServer:
+    """`galen serve --model tiny-qwen3.6` on transformers, taking images and video from data:
+    URLs, the loopback address and `media_dir`, with a 16-frame video limit. It also answers to
+    the card's model name, and its 768-token window ends the card's snippets (max_tokens=81920)
+    within seconds."""
+    return server_factory(
+        "--model", "tiny-qwen3.6", "--threads", "1", "--context-length", "768",
+        "--served-model-name", "EpistemeAI/Reasoning-Medical-27B",
+        "--allowed-media-domains", "127.0.0.1", "--allowed-local-media-path", str(media_dir),
+        "--max-video-frames", "16",
+        env={"GALEN_CACHE": str(tiny_qwen_cache)},
+    )  # fmt: skip

@@ -68,11 +68,11 @@ def test_forced_named_call_parses(chat):
 
 
 @pytest.mark.slow
-def test_tiny_qwen3_6_runs_the_27b_code_path(tmp_path_factory, monkeypatch):
+def test_tiny_qwen3_6_runs_the_27b_code_path(tiny_qwen_cache, monkeypatch):
     """Real Qwen3.6 tokenizer and template, hybrid DeltaNet/attention weights, transformers engine."""
     from galen.engine.registry import load_engine
 
-    monkeypatch.setenv("GALEN_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("GALEN_CACHE", str(tiny_qwen_cache))
     source = resolve("tiny-qwen3.6")
     assert source.profile.family == "qwen3.6" and source.profile.tool_format == "qwen3_xml"
     with load_engine(source) as engine:

@@ -6,6 +6,7 @@ import inspect
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from galen import RESEARCH_NOTICE
@@ -54,3 +55,26 @@ def test_chat_one_question_against_a_server(server):
 def test_chat_without_a_server_says_so():
     result = _galen("chat", "hello", "--base-url", "http://127.0.0.1:9/v1")
     assert result.returncode == 2 and "no server" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "eval run",
+        "eval healthbench",
+        "eval pairwise",
+        "eval compare",
+        "data build",
+        "data distill",
+        "train sft",
+        "train export",
+        "lineage",
+        "chat",
+        "serve",
+    ],
+)
+def test_help_reads_whole_at_80_columns(command: str):
+    result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert "…" not in result.output, result.output  # rich cuts a name that does not fit with "…"
+    assert max(len(line) for line in result.output.splitlines()) <= 80

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from galen.data.align import align
-from galen.data.naive import difflib_score
+from galen.testing.naive import difflib_score
 
 
 def _mutate(seq: list[int], rng: random.Random, vocab: int) -> list[int]:

@@ -4,7 +4,7 @@ removes exactly what the naive difflib way removes.
 Leaks are benchmark items changed as a careless corpus would change them: case and spacing,
 options reordered, a sentence added, a few words changed. The benchmark items are galen eval's
 bundled samples (always) and the real test sets in ../shared (when present). The unrelated text
-is `galen.data.synthetic`, exam-style items we generate.
+is `galen.testing.synthetic`, exam-style items we generate.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from conftest import SHARED, needs_shared
 
 from galen.data.benchmark_index import BenchmarkIndex, BenchmarkItem
 from galen.data.decontam import decontaminate, load_benchmarks
-from galen.data.naive import NaiveIndex
 from galen.data.recipe import parse_recipe
-from galen.data.synthetic import synthetic_items
 from galen.data.texts import item_text
-from galen.evals.task import Sample, get_task
+from galen.evals.task import Sample
+from galen.evals.tasks import get_task
+from galen.testing.leaks import KINDS, perturb
+from galen.testing.naive import NaiveIndex
+from galen.testing.synthetic import synthetic_items
 
 TASKS = ("medqa", "medmcqa", "pubmedqa", "mmlu_pro_biology", "mmlu_pro_health", "medxpertqa")
 REAL = {
@@ -32,34 +34,6 @@ REAL = {
     "mmlu_pro_biology": "mmlu_pro",
     "mmlu_pro_health": "mmlu_pro",
 }
-ADDED = [
-    "The patient was reviewed again by the ward team the next morning.",
-    "Answer as you would in an examination.",
-    "She is otherwise well and takes no regular medicines.",
-]
-REPLACEMENTS = ["quorpal", "mivelant", "zantic", "brellow", "toskary"]
-KINDS = ("case", "reorder", "sentence", "words")
-
-
-def perturb(sample: Sample, kind: str, rng: random.Random) -> str:
-    """A leaked copy of `sample`, changed in one way, as the comparable text of a training item."""
-    question, options, context = sample.question, dict(sample.options), sample.context
-    if kind == "case":
-        question = "  ".join(question.upper().split())
-        options = {k: f" {v.lower()} " for k, v in options.items()}
-    elif kind == "reorder":
-        texts = list(options.values())
-        rng.shuffle(texts)
-        options = dict(zip(options, texts, strict=True))
-    elif kind == "sentence":
-        added = rng.choice(ADDED)
-        question = f"{added} {question}" if rng.random() < 0.5 else f"{question} {added}"
-    elif kind == "words":  # about one word in 25, at least one
-        tokens = question.split()
-        for _ in range(max(1, round(len(tokens) / 25))):
-            tokens[rng.randrange(len(tokens))] = rng.choice(REPLACEMENTS)
-        question = " ".join(tokens)
-    return item_text(question, options, context)
 
 
 def load(tasks: dict[str, str | None]) -> list[tuple[str, Sample]]:

@@ -14,7 +14,7 @@ from galen.data.sources import ADAPTERS
 from galen.data.sources.base import SAMPLES
 from galen.errors import BadRequest
 from galen.evals.task import Sample
-from galen.evals.tasks._common import galen_choice_prompt
+from galen.evals.tasks.common import galen_choice_prompt
 from galen.evals.tasks.pubmedqa import prompt as pubmedqa_prompt
 
 

@@ -55,9 +55,9 @@ def smol():
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory):
+def tiny(tiny_qwen_cache):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GALEN_CACHE", str(tmp_path_factory.mktemp("galen-cache")))
+        mp.setenv("GALEN_CACHE", str(tiny_qwen_cache))
         path = tiny_qwen_path()
     with TransformersEngine(path, model_id="tiny-qwen", dtype="float32") as engine:
         yield engine

@@ -13,6 +13,7 @@ from galen.engine.remote import RemoteEngine
 from galen.engine.sampling import PRESETS, SamplingParams
 from galen.engine.vllm import NATIVE_CONTEXT, VLLMLaunch
 from galen.errors import BadRequest, EngineError, ModelLoadError
+from galen.models.families import QWEN3_6
 from galen.models.source import resolve
 
 
@@ -54,6 +55,7 @@ def test_vllm_command_follows_the_card():
         max_model_len=1_010_000,
         yarn_factor=4.0,
         mtp_tokens=2,
+        rope=QWEN3_6.rope,  # the family's rope settings come from its profile
     )
     cmd = launch.command()
     assert cmd[:3] == ["vllm", "serve", "EpistemeAI/Reasoning-Medical-27B"]

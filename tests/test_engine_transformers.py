@@ -48,9 +48,9 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_path(tiny_qwen_cache: Path) -> Path:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GALEN_CACHE", str(tmp_path_factory.mktemp("galen-cache")))
+        mp.setenv("GALEN_CACHE", str(tiny_qwen_cache))
         return tiny_qwen_path()
 
 
@@ -72,15 +72,45 @@ def run(
 
 def test_tiny_qwen_is_hybrid_with_padded_vocab(tiny_path: Path, tiny: TransformersEngine) -> None:
     config = json.loads((tiny_path / "config.json").read_text())
-    assert config["model_type"] == "qwen3_5_text" and config["vocab_size"] == 248320
-    assert {"linear_attention", "full_attention"} <= set(config["layer_types"])
-    assert config["rope_parameters"]["partial_rotary_factor"] == 0.25
+    assert config["model_type"] == "qwen3_5"
+    assert config["architectures"] == ["Qwen3_5ForConditionalGeneration"]
+    text = config["text_config"]
+    assert text["model_type"] == "qwen3_5_text" and text["vocab_size"] == 248320
+    assert {"linear_attention", "full_attention"} <= set(text["layer_types"])
+    assert text["rope_parameters"]["partial_rotary_factor"] == 0.25
     assert (tiny_path / "chat_template.jinja").is_file()
     assert json.loads((tiny_path / "generation_config.json").read_text())["eos_token_id"] == [248046, 248044]
-    assert type(tiny.model).__name__ == "Qwen3_5ForCausalLM"
+    assert type(tiny.model).__name__ == "Qwen3_5ForConditionalGeneration"
     assert tiny.model.get_output_embeddings().weight.shape[0] == 248320
     assert tiny.eos_ids == {248044, 248046}
     assert tiny.info.name == "transformers" and tiny.info.context_length == 262144
+
+
+def test_tiny_qwen_has_the_checkpoint_layout_of_the_vision_model(tiny_path: Path) -> None:
+    from safetensors import safe_open
+
+    config = json.loads((tiny_path / "config.json").read_text())
+    vision = config["vision_config"]
+    assert (vision["patch_size"], vision["temporal_patch_size"], vision["spatial_merge_size"]) == (16, 2, 2)
+    assert vision["out_hidden_size"] == config["text_config"]["hidden_size"]
+    assert (config["image_token_id"], config["video_token_id"]) == (248056, 248057)
+    assert (config["vision_start_token_id"], config["vision_end_token_id"]) == (248053, 248054)
+    image = json.loads((tiny_path / "preprocessor_config.json").read_text())
+    video = json.loads((tiny_path / "video_preprocessor_config.json").read_text())
+    assert image["size"] == {"longest_edge": 16777216, "shortest_edge": 65536}
+    assert video["size"] == {"longest_edge": 25165824, "shortest_edge": 4096}
+    frames = (video["fps"], video["do_sample_frames"], video["min_frames"], video["max_frames"])
+    assert frames == (2, True, 4, 768)
+    # One MTP layer under the checkpoint's names: transformers skips them, vLLM and exports read them.
+    assert config["text_config"]["mtp_num_hidden_layers"] == 1
+    with safe_open(tiny_path / "model.safetensors", "pt") as weights:
+        names = set(weights.keys())
+        fc = weights.get_slice("mtp.fc.weight").get_shape()
+    mtp = {n for n in names if n.startswith("mtp.")}
+    assert len(mtp) == 15 and fc == [64, 128]
+    assert {"mtp.norm.weight", "mtp.pre_fc_norm_hidden.weight", "mtp.pre_fc_norm_embedding.weight"} <= mtp
+    assert "mtp.layers.0.self_attn.q_proj.weight" in mtp and "mtp.layers.0.mlp.down_proj.weight" in mtp
+    assert any(n.startswith("model.visual.") for n in names)
 
 
 def test_tiny_qwen_path_is_cached(tiny_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

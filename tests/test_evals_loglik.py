@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from galen.evals.loglik import argmax, loglik_result
-from galen.evals.task import Sample, get_task, load_tasks
+from galen.evals.task import Sample
+from galen.evals.tasks import get_task, load_tasks
 
 
 def _eval(*args: str) -> list[str]:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from galen.engine.chat import ChatEngine
+from galen.evals import EvalConfig, evaluate
 from galen.evals.cache import CallCache, cache_key
 from galen.evals.clients import LocalClient, open_client
-from galen.evals.runner import EvalConfig, evaluate
-from galen.evals.task import get_task
+from galen.evals.tasks import get_task
 from galen.models.source import resolve
 
 
@@ -214,7 +214,6 @@ def test_real_medqa_file_through_the_cli(tmp_path, server):
 
 def test_mmlu_prox_lm_eval_preset_extracts_in_the_task_language():
     from galen.evals.clients import Answer
-    from galen.evals.runner import extract
 
     task = get_task("mmlu_prox_biology", language="de")
     sample = task.samples[0]
@@ -223,7 +222,7 @@ def test_mmlu_prox_lm_eval_preset_extracts_in_the_task_language():
     from galen.evals.tasks.mmlu_prox import answer_pattern
 
     german = answer_pattern("de").pattern.replace("\\(?([ABCDEFGHIJ])\\)?", "(B)").replace("\\", "")
-    got = extract(task, sample, Answer(f"Schritt für Schritt ... {german}", None, "stop", 1, 1, 0), "lm-eval")
+    got = task.extract(Answer(f"Schritt für Schritt ... {german}", None, "stop", 1, 1, 0), sample, "lm-eval")
     assert got.answer == "B"
-    english = extract(task, sample, Answer("The answer is (B)", None, "stop", 1, 1, 0), "lm-eval")
+    english = task.extract(Answer("The answer is (B)", None, "stop", 1, 1, 0), sample, "lm-eval")
     assert english.answer is None  # the German regex does not read an English cue

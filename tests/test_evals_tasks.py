@@ -16,8 +16,9 @@ import pytest
 from galen.errors import BadRequest
 from galen.evals import tasks
 from galen.evals.loading import SAMPLES, check_count, read_records, resolve_data
-from galen.evals.task import TASKS, Sample, Task, get_task
-from galen.evals.tasks._common import CHOICE_INSTRUCTION
+from galen.evals.task import TASKS, Sample, Task
+from galen.evals.tasks import get_task
+from galen.evals.tasks.common import CHOICE_INSTRUCTION
 
 BENCHMARKS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
 needs_benchmarks = pytest.mark.skipif(
@@ -51,7 +52,7 @@ def assert_messages(messages: list[dict]) -> None:
 
 def test_every_task_is_registered_and_exported() -> None:
     assert EXPECTED <= set(TASKS)
-    assert set(tasks.__all__) == EXPECTED
+    assert set(tasks.__all__) == EXPECTED | {"get_task", "load_tasks"}
     for name in EXPECTED:
         assert getattr(tasks, name) is TASKS[name]
         assert (TASKS[name].__doc__ or "").strip(), f"{name} needs a docstring for `galen eval tasks`"

@@ -17,10 +17,8 @@ TOOL = {
 
 
 @pytest.fixture(scope="module")
-def qwen(server_factory, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("galen-cache")
-    server = server_factory("--model", "tiny-qwen3.6", "--threads", "1", env={"GALEN_CACHE": str(cache)})
-    return OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=120)
+def qwen(qwen_server):
+    return OpenAI(base_url=qwen_server.base_url, api_key="x", max_retries=0, timeout=120)
 
 
 def test_qwen_model_card(qwen):
@@ -28,6 +26,8 @@ def test_qwen_model_card(qwen):
     assert model.id == "tiny-qwen3.6"
     assert model.model_extra["family"] == "qwen3.6" and model.model_extra["engine"] == "transformers"
     assert model.model_extra["capabilities"]["tool_format"] == "qwen3_xml"
+    assert model.model_extra["capabilities"]["vision"] is True
+    assert model.model_extra["capabilities"]["media"] == ["image", "video"]
 
 
 def test_qwen_thinks_by_default_and_obeys_enable_thinking(qwen):

@@ -36,7 +36,8 @@ def test_sample_corpus_is_a_data_build_folder():
 
 
 def test_build_script_reproduces_the_corpus(tmp_path):
-    subprocess.run([sys.executable, str(SAMPLES / "build.py"), str(tmp_path)], check=True, timeout=60)
+    script = Path(__file__).parent / "samples" / "build_train_sample.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, timeout=60)
     for name in ("export/sft.jsonl", "export/grpo.jsonl", "manifest.json"):
         assert (tmp_path / name).read_text() == (SAMPLES / name).read_text(), name
 

@@ -90,7 +90,7 @@ def test_unknown_fields_are_named_with_a_suggestion():
     found = problems(with_(GRPO, model__chat_templte="chatml_think", peft={"rank": 8}))
     assert "did you mean `chat_template`" in found["model.chat_templte"]
     assert "did you mean `r`" in found["peft.rank"]
-    assert "unknown field" in problems({**GRPO, "epochs": 3})["epochs"]
+    assert "unknown setting" in problems({**GRPO, "epochs": 3})["epochs"]
 
 
 def test_trl_arguments_are_checked_against_the_pinned_trl():

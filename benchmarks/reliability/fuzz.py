@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks.reliability import Check
-from benchmarks.reliability.servers import galen_serve
+from benchmarks.reliability.servers import galen_serve, healthy
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
@@ -59,12 +59,12 @@ def run(requests: int, max_examples: int, workers: int = 4, time_cap: float = 36
                 for path in reports.glob("*.json"):
                     errors += len(json.loads(path.read_text()).get("errors") or [])
                 seed += 1
-            healthy = served.healthy()
+            alive = healthy(served)
         traceback = "Traceback" in log.read_text(errors="replace")
     total = sum(statuses.values())
     server_errors = sum(n for code, n in statuses.items() if code is not None and code >= 500)
     broken = statuses[None] + errors
-    passed = total >= requests and server_errors == 0 and broken == 0 and healthy and not traceback
+    passed = total >= requests and server_errors == 0 and broken == 0 and alive and not traceback
     codes = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items(), key=lambda kv: str(kv[0])))
     return Check(
         "fuzz",
@@ -73,7 +73,7 @@ def run(requests: int, max_examples: int, workers: int = 4, time_cap: float = 36
         {
             "answers >= 500": str(server_errors),
             "broken connections": str(broken),
-            "healthy after": "yes" if healthy else "no",
+            "healthy after": "yes" if alive else "no",
             "traceback in log": "yes" if traceback else "no",
         },
         [f"status codes: {codes}", f"schemathesis exit codes: {exit_codes}"],

@@ -28,7 +28,8 @@ from pathlib import Path
 import httpx
 
 from benchmarks.reliability import Check
-from benchmarks.reliability.servers import Served, galen_serve
+from benchmarks.reliability.servers import galen_serve, healthy, rss_mb
+from galen.testing.server import RunningServer
 
 QUESTIONS = ["What is anemia?", "Name a loop diuretic.", "What does the liver do?", "Define sepsis."]
 RSS_LIMIT_MB = 50
@@ -81,7 +82,7 @@ async def _one(http: httpx.AsyncClient, path: str, body: dict, tally: Tally) -> 
     return 0.0
 
 
-async def _drive(served: Served, clients: int, until: callable, tally: Tally, seed: int) -> None:
+async def _drive(served: RunningServer, clients: int, until: callable, tally: Tally, seed: int) -> None:
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=served.url, timeout=300, limits=limits) as http:
 
@@ -113,12 +114,12 @@ def run(
             window_seconds = time.monotonic() - began
             # Memory: warm up (allocator arenas, caches), then `requests` more.
             asyncio.run(_drive(served, clients, lambda: rest.requests >= warmup, rest, 2))
-            rss_before = served.rss_mb()
+            rss_before = rss_mb(served)
             counted = Tally()
             deadline = time.monotonic() + time_cap
             done = lambda: counted.requests >= requests or time.monotonic() > deadline  # noqa: E731
             asyncio.run(_drive(served, clients, done, counted, 3))
-            rss_after, healthy = served.rss_mb(), served.healthy()
+            rss_after, alive = rss_mb(served), healthy(served)
     growth = rss_after - rss_before
     statuses = window.statuses + counted.statuses
     only_200_429 = set(statuses) <= {200, 429}
@@ -129,7 +130,7 @@ def run(
         + counted.broken_streams
     )
     bad += window.transport_errors + counted.transport_errors
-    passed = only_200_429 and bad == 0 and healthy and counted.requests >= requests and growth < RSS_LIMIT_MB
+    passed = only_200_429 and bad == 0 and alive and counted.requests >= requests and growth < RSS_LIMIT_MB
     codes = ", ".join(f"{code}: {n:,}" for code, n in sorted(statuses.items()))
     p50, p99 = _percentile(window.latencies, 50), _percentile(window.latencies, 99)
     return Check(

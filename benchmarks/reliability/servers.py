@@ -1,51 +1,18 @@
-"""`galen serve` processes on free loopback ports, and what the suite reads from them."""
+"""`galen serve` for the checks (galen.testing.server, as the tests use it), and what the suite
+reads from a running server: health, resident memory, threads."""
 
 from __future__ import annotations
 
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from galen.testing.server import RunningServer, free_port, start_server, stop_server
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Served:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/v1"
-
-    def healthy(self) -> bool:
-        try:
-            return (
-                self.process.poll() is None and httpx.get(f"{self.url}/health", timeout=10).status_code == 200
-            )
-        except httpx.HTTPError:
-            return False
-
-    def rss_mb(self) -> float:
-        return proc_status(self.process.pid, "VmRSS") / 1024
-
-    def threads(self) -> int:
-        return proc_status(self.process.pid, "Threads")
+__all__ = ["ROOT", "free_port", "galen_serve", "healthy", "proc_status", "rss_mb"]
 
 
 def proc_status(pid: int, key: str) -> int:
@@ -53,26 +20,23 @@ def proc_status(pid: int, key: str) -> int:
         return int(status.read().split(f"{key}:")[1].split()[0])
 
 
-@contextmanager
-def galen_serve(
-    *args: str, log: Path, env: dict[str, str] | None = None, timeout: float = 180
-) -> Iterator[Served]:
-    """Start `galen serve ARGS` on a free port; on exit, SIGTERM it and wait (kill if it hangs)."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "galen.cli.main", "serve", "--port", str(port), *args]
-    process = subprocess.Popen(cmd, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
-    served = Served(f"http://127.0.0.1:{port}", process, log)
+def rss_mb(server: RunningServer) -> float:
+    return proc_status(server.process.pid, "VmRSS") / 1024
+
+
+def healthy(server: RunningServer) -> bool:
     try:
-        deadline = time.monotonic() + timeout
-        while not served.healthy():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"galen serve did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield served
+        alive = server.process.poll() is None
+        return alive and httpx.get(f"{server.url}/health", timeout=10).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def galen_serve(*args: str, log: Path, timeout: float = 180) -> Iterator[RunningServer]:
+    """`galen serve ARGS` on a free loopback port for the duration of the block."""
+    server = start_server(list(args), log, timeout=timeout)
+    try:
+        yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(server)

@@ -4,7 +4,8 @@ What changes on the way: `developer` becomes `system`; text-only content parts a
 one string; `reasoning` and `reasoning_content` both become `reasoning_content` (the name
 Qwen-style templates read); tool-call arguments given as JSON strings are decoded into objects,
 because templates iterate over them. Image and video parts are refused for models without a
-vision encoder.
+vision encoder; for vision models they stay, and `template_messages` turns them into the
+`{"type": "image"}` / `{"type": "video"}` parts that Qwen-style templates (and vLLM) expect.
 """
 
 from __future__ import annotations
@@ -79,6 +80,25 @@ def _assistant(message: dict[str, Any], out: dict[str, Any], where: str) -> None
 def has_media(messages: list[dict[str, Any]]) -> bool:
     """Whether any (normalised) message still carries image, video or audio parts."""
     return any(isinstance(m.get("content"), list) for m in messages)
+
+
+# OpenAI part types -> the part a chat template renders as a placeholder, as vLLM passes them.
+TEMPLATE_PARTS = {"image_url": "image", "video_url": "video"}
+
+
+def template_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Normalised messages as a template reads them: media parts reduced to their type."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            parts = [
+                p if p.get("type") == "text" else {"type": TEMPLATE_PARTS.get(p.get("type"), p.get("type"))}
+                for p in content
+            ]
+            message = {**message, "content": parts}
+        out.append(message)
+    return out
 
 
 def normalize_messages(messages: list[dict[str, Any]], vision: bool = False) -> list[dict[str, Any]]:

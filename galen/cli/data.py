@@ -102,7 +102,10 @@ def distill(
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N labelled items.")] = None,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per answer.")] = None,
-    api_key: Annotated[str | None, typer.Option(envvar="OPENAI_API_KEY", help="Key for the teacher.")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="Teacher's key (default: $OPENAI_API_KEY or the recipe's api_key_env); not saved."),
+    ] = None,
 ) -> None:
     """Generate chain-of-thought answers, keeping those whose answer matches the gold label."""
     from galen.data.distill import run_distill

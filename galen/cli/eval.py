@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -18,110 +18,143 @@ app = typer.Typer(help="Evaluate models on medical benchmarks.", no_args_is_help
 
 
 def _data_sources(data: list[str] | None) -> dict[str, str]:
+    """--data TASK=PATH pairs; a relative PATH is taken from where galen runs."""
     out = {}
     for item in data or []:
         task, sep, path = item.partition("=")
         if not sep:
             raise fail(f"--data takes TASK=PATH (or TASK=hub), not {item!r}")
-        out[task] = path
+        out[task] = path if path == "hub" or "://" in path else str(Path(path).expanduser().resolve())
     return out
 
 
-def _languages(language: str | None, tasks: list[str]) -> list[str]:
-    if language is None:
-        return ["en"]
-    if not any(name.startswith("mmlu_prox") for name in tasks):
-        raise fail("--language applies to mmlu_prox_biology, which is not among --tasks")
-    return [code.strip() for code in language.split(",") if code.strip()]
+def _flag_model(model: str | None) -> str | None:
+    """A --model that names a local path is absolute, so a config file's folder never moves it."""
+    return str(Path(model).resolve()) if model and Path(model).exists() else model
+
+
+def eval_config(config_file: Path | None, flags: dict[str, Any]):
+    """The config file (if any) with the flags that were given on top; every problem at once."""
+    from galen.config import read_yaml, validate
+    from galen.evals.config import EvalConfig
+
+    data = read_yaml(config_file) if config_file else {}
+    data.update({key: value for key, value in flags.items() if value not in (None, {}, [])})
+    base = config_file.resolve().parent if config_file else None
+    source = str(config_file) if config_file else "galen eval run"
+    return validate(EvalConfig, data, base=base, source=source)
 
 
 @app.command("run")
 def run(
-    model: Annotated[str, typer.Option(help="GGUF file, HF folder, embedded name or http(s)://host/v1.")],
-    tasks: Annotated[str, typer.Option(help="Comma-separated task names (see `galen eval tasks`).")],
+    model: Annotated[
+        str | None, typer.Option(help="GGUF file, HF folder, embedded name or http(s)://host/v1.")
+    ] = None,
+    tasks: Annotated[
+        str | None, typer.Option(help="Comma-separated task names (see `galen eval tasks`).")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML of these settings (paths relative to it); flags override it."),
+    ] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="Served model to use at an endpoint (default: its first).")
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="Key for an endpoint (default: $OPENAI_API_KEY); never written to disk."),
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="First N items of each task.")] = None,
     preset: Annotated[
         str | None, typer.Option(help="Prompt preset: galen or lm-eval (default: galen; lm-eval for loglik).")
     ] = None,
     mode: Annotated[
-        str, typer.Option(help="generate (answers are extracted) or loglik (lm-eval's acc / acc_norm).")
-    ] = "generate",
+        str | None,
+        typer.Option(help="generate (answers are extracted) or loglik (lm-eval's acc / acc_norm)."),
+    ] = None,
     language: Annotated[
         str | None, typer.Option(help="MMLU-ProX languages, comma-separated (e.g. en,de,ja); default en.")
     ] = None,
-    samples: Annotated[int, typer.Option(min=1, help="Answers per item (mean accuracy and maj@k).")] = 1,
-    concurrency: Annotated[int, typer.Option(min=1, help="Calls in flight.")] = 8,
-    max_tokens: Annotated[int, typer.Option(min=1)] = 2048,
+    samples: Annotated[
+        int | None, typer.Option(min=1, help="Answers per item (mean accuracy and maj@k).")
+    ] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="Calls in flight.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="Answer length limit.")] = None,
     temperature: Annotated[float | None, typer.Option(min=0, max=2)] = None,
     think: Annotated[bool | None, typer.Option("--think/--no-think", help="Thinking on/off.")] = None,
-    seed: Annotated[int, typer.Option()] = 0,
-    engine: Annotated[str, typer.Option(help="Engine for a local model.")] = "auto",
+    seed: Annotated[int | None, typer.Option()] = None,
+    engine: Annotated[str | None, typer.Option(help="Engine for a local model.")] = None,
+    timeout: Annotated[float | None, typer.Option(min=1, help="Seconds per endpoint call.")] = None,
     data: Annotated[list[str] | None, typer.Option(help="TASK=PATH: read a task from a local file.")] = None,
     output: Annotated[Path | None, typer.Option(help="Run folder (default runs/<model>-<time>).")] = None,
 ) -> None:
     """Run tasks and write a run folder; run it again with the same --output to resume."""
     from galen.evals.clients import open_client
     from galen.evals.report import table
-    from galen.evals.runner import EvalConfig, evaluate
-    from galen.evals.task import load_tasks
+    from galen.evals.runner import evaluate
+    from galen.evals.tasks import load_tasks
+    from galen.provenance import config_file
 
-    if mode not in ("generate", "loglik"):
-        raise fail(f"--mode must be generate or loglik, not {mode!r}")
-    preset = preset or ("lm-eval" if mode == "loglik" else "galen")
-    if preset not in ("galen", "lm-eval"):
-        raise fail(f"--preset must be galen or lm-eval, not {preset!r}")
-    if mode == "loglik" and preset != "lm-eval":
-        raise fail("--mode loglik is lm-eval's formulation: use --preset lm-eval (the default for loglik)")
-    if mode == "loglik" and samples != 1:
-        raise fail("--samples applies to --mode generate; log-likelihoods are not sampled")
-    if mode == "loglik" and model.startswith(("http://", "https://")):
-        raise fail(
-            "--mode loglik needs the model in this process: pass its folder or GGUF, not an endpoint URL"
-        )
-    if mode == "loglik" and engine == "auto":
-        engine = "transformers"  # the engine that returns exact prompt log-probabilities
-    config = EvalConfig(
-        model=model,
-        tasks=[t.strip() for t in tasks.split(",") if t.strip()],
-        preset=preset,
-        mode=mode,
-        limit=limit,
-        samples=samples,
-        concurrency=concurrency,
-        max_tokens=max_tokens,
-        temperature=temperature,
-        thinking=think,
-        seed=seed,
-        engine=engine,
-        data=_data_sources(data),
-    )
-    output = output or Path("runs") / f"{Path(model).name or 'model'}-{time.strftime('%Y%m%d-%H%M%S')}"
+    flags = {
+        "model": _flag_model(model),
+        "model_name": model_name,
+        "tasks": tasks,
+        "preset": preset,
+        "mode": mode,
+        "language": language,
+        "limit": limit,
+        "samples": samples,
+        "concurrency": concurrency,
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "thinking": think,
+        "seed": seed,
+        "engine": engine,
+        "timeout": timeout,
+        "data": _data_sources(data),
+        "output": str(output.resolve()) if output else None,
+    }
     try:
-        if judged := [name for name in config.tasks if name in judges.JUDGED_TASKS]:
+        settings = eval_config(config, flags)
+        if settings.language != ["en"] and not any(n.startswith("mmlu_prox") for n in settings.tasks):
+            raise fail("--language applies to mmlu_prox_biology, which is not among --tasks")
+        if judged := [name for name in settings.tasks if name in judges.JUDGED_TASKS]:
             raise fail(f"{', '.join(judged)} is graded by a judge: run `galen eval healthbench --grader URL`")
-        loaded = load_tasks(config.tasks, config.data, limit, _languages(language, config.tasks))
-        if mode == "loglik" and (no_format := [t.name for t in loaded if t.loglik is None]):
+        loaded = load_tasks(settings.tasks, settings.data, settings.limit, settings.language)
+        if settings.mode == "loglik" and (no_format := [t.name for t in loaded if t.loglik is None]):
             raise fail(f"{', '.join(no_format)} has no log-likelihood format; run it with --mode generate")
-        client = open_client(model, engine, parallel=concurrency)
+        client = open_client(
+            settings.model,
+            settings.engine,
+            api_key,
+            settings.concurrency,
+            model_name=settings.model_name,
+            api_key_env=settings.api_key_env,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+        )
     except GalenError as exc:
         raise fail(exc.message) from None
+    name = Path(settings.model.rstrip("/")).name or "model"
+    out = Path(settings.output or Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    given = config_file(config, flags={k: v for k, v in flags.items() if v not in (None, {}, [])})
     console.print(f"[dim]{RESEARCH_NOTICE}[/dim]")
     try:
         with progress_bar() as progress:
 
             def on_task(task):  # one progress bar per task
-                bar = progress.add_task(task.name, total=len(task.samples) * samples)
+                bar = progress.add_task(task.name, total=len(task.samples) * settings.samples)
                 return lambda: progress.advance(bar)
 
-            run = evaluate(config, loaded, client, output, on_task)
+            done = evaluate(settings, loaded, client, out, on_task, given)
     except GalenError as exc:
         raise fail(exc.message) from None
     finally:
         client.close()
-    if run.resumed_calls:
-        console.print(f"resumed: {run.resumed_calls} calls came from the cache in {output}")
-    console.print(table(config, run.tasks))
-    console.print(f"run folder: {output}")
+    if done.resumed_calls:
+        console.print(f"resumed: {done.resumed_calls} calls came from the cache in {out}")
+    console.print(table(settings, done.tasks))
+    console.print(f"run folder: {out}")
 
 
 @app.command("tasks")

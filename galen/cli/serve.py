@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from galen import RESEARCH_NOTICE
+from galen.cli import serve_media as media
 from galen.engine.registry import ENGINES, EngineOptions, load_engine
 from galen.engine.sampling import PRESETS
 from galen.errors import GalenError
@@ -77,9 +79,17 @@ def serve(
         float | None, typer.Option(help="vLLM YaRN factor, e.g. 4.0 for ~1M tokens.")
     ] = None,
     mtp_tokens: Annotated[int, typer.Option(min=0, help="vLLM MTP speculative tokens (0 = off).")] = 0,
-    log_content: Annotated[
-        bool, typer.Option("--log-content", help="Log prompts and completions (off by default).")
-    ] = False,
+    log_content: Annotated[bool, typer.Option(help="Log prompts and completions (off by default).")] = False,
+    allowed_media_domains: media.AllowedMediaDomains = None,
+    allowed_local_media_path: media.AllowedLocalMediaPath = None,
+    limit_mm_per_prompt: media.LimitMmPerPrompt = None,
+    max_media_bytes: media.MaxMediaBytes = 32 * 2**20,
+    max_image_pixels: media.MaxImagePixels = 4096 * 4096,
+    max_video_frames: media.MaxVideoFrames = 768,
+    media_timeout: media.MediaTimeout = 10.0,
+    mm_processor_kwargs: media.MmProcessorKwargs = None,
+    media_io_kwargs: media.MediaIoKwargs = None,
+    language_model_only: media.LanguageModelOnly = False,
 ) -> None:
     """Serve a model through the OpenAI Chat Completions API."""
     from galen.engine.chat import ChatEngine
@@ -90,6 +100,14 @@ def serve(
     _check(engine, preset)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     embedded_default = model is None
+    try:
+        policy = media.media_policy(
+            allowed_media_domains, allowed_local_media_path, limit_mm_per_prompt, max_media_bytes,
+            max_image_pixels, max_video_frames, media_timeout, mm_processor_kwargs,
+        )
+        vllm_media = media.vllm_media_flags(policy, media_io_kwargs, language_model_only)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     options = EngineOptions(
         context_length=context_length,
         parallel=parallel,
@@ -99,6 +117,7 @@ def serve(
         yarn_factor=yarn_factor,
         mtp_tokens=mtp_tokens,
         api_key=os.environ.get("GALEN_REMOTE_API_KEY"),
+        vllm_media=vllm_media,
     )
     try:
         source = resolve(
@@ -106,7 +125,9 @@ def serve(
             chat_template=chat_template or (DEFAULT_TEMPLATE if embedded_default else None),
             family=family,
         )
-        chat = ChatEngine(load_engine(source, engine, options), source)
+        if language_model_only:
+            source = replace(source, vision=False)
+        chat = ChatEngine(load_engine(source, engine, options), source, policy)
     except GalenError as exc:
         raise _fail(exc.message) from None
     aliases = tuple(served_model_name or ()) + (DEFAULT_ALIASES if embedded_default else ())

@@ -24,7 +24,9 @@ RecipeArg = Annotated[
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Override a field: --set trl.max_steps=3 (repeatable).")
 ]
-OutputOpt = Annotated[Path | None, typer.Option(help="The run folder (overrides the recipe's output_dir).")]
+OutputOpt = Annotated[
+    Path | None, typer.Option(help="The run folder (overrides the recipe's output_dir; relative to here).")
+]
 
 OOM_ADVICE = (
     "out of memory. Lower, in this order: trl.per_device_train_batch_size (raise "
@@ -55,7 +57,7 @@ def _load(recipe: str, overrides: list[str] | None, output_dir: Path | None, sta
     declared = _peek(find_recipe(recipe)).get("stage")
     if declared in ("sft", "grpo") and declared != stage:
         raise fail(f"{recipe} is a {declared} recipe: run `galen train {declared} {recipe}`")
-    extra = [f"output_dir={output_dir}"] if output_dir else []
+    extra = [f"output_dir={output_dir.resolve()}"] if output_dir else []  # a flag is relative to here
     return load_recipe(recipe, [*(overrides or []), *extra])
 
 
@@ -107,6 +109,24 @@ def grpo(recipe: RecipeArg, set_: SetOpt = None, output_dir: OutputOpt = None) -
     _train("grpo", recipe, set_, output_dir)
 
 
+GgufOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gguf",
+        metavar="TYPE",
+        help="Also write a GGUF for llama.cpp: q8_0, q4_k_m or f16 (in EXPORT-TYPE/, beside the export).",
+    ),
+]
+EvalOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--eval",
+        metavar="DIR",
+        help="A `galen eval run` output folder whose scores go into the model card (repeatable).",
+    ),
+]
+
+
 @app.command("export")
 def export(
     source: Annotated[str, typer.Argument(help="A run folder, or a model (GGUF, embedded name) to convert.")],
@@ -115,15 +135,31 @@ def export(
     ] = None,
     chat_template: Annotated[str | None, typer.Option(help="Template for a converted model.")] = None,
     family: Annotated[str | None, typer.Option(help="Family for a converted model.")] = None,
+    gguf: GgufOpt = None,
+    evals: EvalOpt = None,
 ) -> None:
-    """Merge a run's adapter into a Hugging Face folder for `galen serve --model` and `galen eval`."""
+    """Merge a run's adapter into a whole Hugging Face folder (vision tower, MTP head and processor
+    configs kept) with a model card, for `galen serve --model` and `galen eval`; --gguf also writes
+    a quantised GGUF that galen serve runs on llama.cpp."""
     from galen.train.export import export as do_export
 
     try:
-        folder = do_export(source, output, chat_template, family)
+        if gguf is not None:
+            from galen.train.gguf import GGUF_TYPES
+
+            if gguf not in GGUF_TYPES:
+                raise fail(f"--gguf: unknown type {gguf!r}; choose one of {', '.join(GGUF_TYPES)}")
+        folder = do_export(source, output, chat_template, family, evals)
+        console.print(f"exported: {folder}")
+        if gguf is not None:
+            from galen.train.gguf import export_gguf
+
+            folder = export_gguf(folder, gguf)
+            file = next(folder.glob("*.gguf"))
+            console.print(f"gguf ({gguf}): {file}")
+            folder = file
     except GalenError as exc:
         raise fail(exc.message) from None
-    console.print(f"exported: {folder}")
     console.print(f"serve it: galen serve --model {folder}")
 
 

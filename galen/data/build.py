@@ -9,6 +9,8 @@ The output folder:
     dedup/duplicates.jsonl                 dropped duplicates and the record each one repeats
     decontam/removed.jsonl, report.json    removed records with their matches; the report
     manifest.json, processing_log.jsonl    hashes of all of the above; every run's stages
+    provenance.json                        the run-folder contract (galen.provenance): the recipe,
+                                           every source file with its sha256 and licence, outputs
 
 Every stage appends a log entry (inputs with sha256, settings, rows in and out, tool version,
 time). Nothing in the output files depends on the time or the machine, so the same recipe on
@@ -30,12 +32,13 @@ from pydantic import ValidationError
 from galen.data.decontam import DecontamResult, decontaminate, load_benchmarks, matches_json
 from galen.data.dedup import deduplicate
 from galen.data.export import think_tags, write_exports, write_jsonl
-from galen.data.manifest import TRACKED, LogEntry, run_id, write_manifest
+from galen.data.manifest import MANIFEST, TRACKED, LogEntry, run_id, tracked_files, write_manifest
 from galen.data.recipe import Recipe, SourceConfig
 from galen.data.record import Record
 from galen.data.sources import Origin, Skip, SourceFile, get_adapter, locate
 from galen.errors import BadRequest, GalenError
-from galen.evals.loading import sha256_file
+from galen.files import sha256_file
+from galen.provenance import FileRef, config_file, write_provenance
 
 Progress = Callable[[str], None]
 
@@ -46,6 +49,7 @@ class SourceRead:
     files: list[SourceFile]
     rows: int
     skipped: Counter[str]
+    licence: str
 
 
 def _problem(exc: Exception) -> str:
@@ -91,7 +95,7 @@ def read_source(k: int, source: SourceConfig, recipe: Recipe) -> SourceRead:
                 skipped[skip.reason] += 1
             except (GalenError, ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise BadRequest(field, f"{file.shown} row {row_number}: {_problem(exc)}") from None
-    return SourceRead(records, files, rows, skipped)
+    return SourceRead(records, files, rows, skipped, source.licence or adapter.licence)
 
 
 def _inputs(files: list[SourceFile]) -> list[dict[str, str]]:
@@ -126,11 +130,27 @@ class BuildResult:
     manifest: dict[str, Any]
 
 
-def read_all(recipe: Recipe, run: str, progress: Progress) -> tuple[list[Record], dict, list[LogEntry]]:
-    """Every source's records, counts per source, and one log entry per source."""
+def source_inputs(name: str, read: SourceRead) -> list[FileRef]:
+    """provenance.json's entries for one source's files: path, sha256, licence, revision."""
+    return [
+        FileRef(
+            role="source",
+            path=str(f.path.resolve()),
+            sha256=f.sha256,
+            ref=f"{name}@{f.revision}",
+            licence=read.licence,
+        )
+        for f in read.files
+    ]
+
+
+def read_all(
+    recipe: Recipe, run: str, progress: Progress
+) -> tuple[list[Record], dict, list[LogEntry], list[FileRef]]:
+    """Every source's records, counts per source, one log entry per source, and its files."""
     records: list[Record] = []
     per_source: dict[str, dict[str, Any]] = {}
-    entries = []
+    entries, inputs = [], []
     for k, source in enumerate(recipe.sources):
         read = read_source(k, source, recipe)
         name = source.source_name
@@ -143,7 +163,8 @@ def read_all(recipe: Recipe, run: str, progress: Progress) -> tuple[list[Record]
             )
         )
         records += read.records
-    return records, per_source, entries
+        inputs += source_inputs(name, read)
+    return records, per_source, entries, inputs
 
 
 def decontamination(records: list[Record], recipe: Recipe, run: str) -> tuple[DecontamResult, LogEntry]:
@@ -177,7 +198,7 @@ def build(
     """Run the whole pipeline for `recipe` (see the module docstring). Everything is computed
     before the output folder is touched, so a failed build leaves the last good one in place."""
     run = run_id()
-    records, per_source, entries = read_all(recipe, run, progress)
+    records, per_source, entries, inputs = read_all(recipe, run, progress)
 
     kept, duplicates = deduplicate(records) if recipe.dedup.enabled else (records, [])
     duplicated = Counter(d.source for d in duplicates)
@@ -194,10 +215,11 @@ def build(
     )
     progress(f"dedup: {len(duplicates)} duplicates dropped")
 
-    result = None
+    result, bench_sources = None, {}
     if recipe.decontamination.enabled:
         result, entry = decontamination(kept, recipe, run)
         entries.append(entry)
+        bench_sources = {i["task"]: i["source"] for i in entry.inputs}
         c = entry.details
         progress(
             f"decontamination: {len(result.removed)} records removed ({c['stage0_split']} by split, "
@@ -230,5 +252,16 @@ def build(
         "settings": json.loads(recipe.model_dump_json()),
     }
     manifest = write_manifest(out, recipe_info, counts, entries)
+    benchmarks = [
+        FileRef(role="benchmark", ref=f"{task}: {source}") for task, source in bench_sources.items()
+    ]
+    write_provenance(
+        out,
+        "data-build",
+        config=config_file(recipe_path),
+        resolved=recipe_info["settings"],
+        inputs=[*inputs, *benchmarks],
+        output_files=[*tracked_files(out), out / MANIFEST],
+    )
     progress(f"wrote {len(final)} records to {out}")
     return BuildResult(out, counts, manifest)

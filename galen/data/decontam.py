@@ -91,7 +91,7 @@ class DecontamResult:
 
 def load_benchmarks(recipe: Recipe) -> Benchmarks:
     """Every item of every protected task, with the source each task was read from."""
-    from galen.evals.task import get_task
+    from galen.evals.tasks import get_task
 
     items, sources, ids = [], {}, {}
     for name in recipe.decontamination.task_names():
@@ -118,10 +118,11 @@ def stage0(
 ) -> list[Match]:
     """Split, id and exact-text overlap of one record."""
     adapter = ADAPTERS[record.format]
-    task = adapter.benchmark
-    if task in benchmarks.ids and record.split in adapter.benchmark_splits:
+    mirror = adapter.mirror
+    task = mirror.task if mirror else None
+    if mirror and task in benchmarks.ids and record.split in mirror.splits:
         return [Match(record.id, task, "*", 0, "split", "record", 1.0)]
-    if task in benchmarks.ids and adapter.global_ids and record.source_id in benchmarks.ids[task]:
+    if mirror and task in benchmarks.ids and mirror.global_ids and record.source_id in benchmarks.ids[task]:
         return [Match(record.id, task, record.source_id, 0, "id", "record", 1.0)]
     found = []
     for name, text in _fields(record, check):

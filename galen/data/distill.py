@@ -17,14 +17,17 @@ call is stored in `cache/calls.jsonl` as soon as it returns (galen eval's call c
 teacher, messages and sampling (a try's seed is `seed + try`). Killed and run again with the same
 command, distill skips finished shards and asks nothing it already has an answer to.
 
-The teacher is a plain async function `(messages, params) -> Answer`, so the keep/reject loop is
-tested with a fixed fake teacher and the whole command against a real `galen serve`.
+The teacher is reached through galen's one client (`galen.engine.endpoint.EndpointClient`: its
+key from `--api-key` or the environment variable the recipe names in `distill.api_key_env`, never
+from the recipe itself, so no key reaches the output folder). A `Teacher` is a plain async
+function `(messages, params) -> Answer`, so the keep/reject loop is tested with a fixed fake
+teacher (a scripted stand-in, said so in the tests) and the whole command against a real
+`galen serve`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 from collections import Counter
@@ -34,15 +37,16 @@ from pathlib import Path
 from typing import Any
 
 from galen.data.export import think_tags, write_exports
-from galen.data.manifest import LogEntry, run_id, write_manifest
+from galen.data.manifest import MANIFEST, LogEntry, run_id, tracked_files, write_manifest
 from galen.data.recipe import DistillConfig
 from galen.data.record import Generation, Message, Record
-from galen.errors import BadRequest
-from galen.evals.cache import CallCache, cache_key
-from galen.evals.clients import Answer, GenParams
-from galen.evals.extract import Extraction, extract_choice, extract_label
-from galen.evals.loading import sha256_file
+from galen.engine.endpoint import Answer, EndpointClient, GenParams
+from galen.errors import BadRequest, GalenError
+from galen.evals.cache import CallCache, cached_chat
+from galen.evals.extract import NOTHING, Extraction, extract_answer
+from galen.files import sha256_file, sha256_json
 from galen.models.profile import ThinkTags
+from galen.provenance import FileRef, config_file, file_input, write_provenance
 
 Ask = Callable[[list[dict[str, Any]], GenParams], Awaitable[Answer]]
 
@@ -54,6 +58,13 @@ class Teacher:
     ask: Ask
     model: str
     endpoint: str
+
+    @property
+    def fingerprint(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "model": self.model}
+
+    async def chat(self, messages: list[dict[str, Any]], params: GenParams) -> Answer:
+        return await self.ask(messages, params)
 
 
 @dataclass
@@ -81,16 +92,14 @@ def prompt_messages(record: Record) -> list[dict[str, Any]]:
 
 
 def prompt_sha256(messages: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    return sha256_json(messages)
 
 
 def extract(record: Record, answer: Answer) -> Extraction:
     """The answer a reply gives, read as galen eval reads it (none if it never stopped thinking)."""
     if answer.unclosed_reasoning:
-        return Extraction(None, "none", None)
-    if record.kind == "label":
-        return extract_label(answer.content, record.choices)
-    return extract_choice(answer.content, record.choices)
+        return NOTHING
+    return extract_answer(answer.content, record.kind, record.choices)
 
 
 async def distill_item(record: Record, teacher: Teacher, settings: DistillConfig) -> Outcome:
@@ -121,20 +130,13 @@ async def distill_item(record: Record, teacher: Teacher, settings: DistillConfig
     return outcome
 
 
-def cached(ask: Ask, cache: CallCache, fingerprint: dict[str, Any], hits: Counter[str]) -> Ask:
-    """`ask` through the call cache: an answered call is never asked again."""
+def cached(teacher: Teacher, cache: CallCache) -> Teacher:
+    """The teacher through the call cache: an answered call is never asked again."""
 
     async def ask_once(messages: list[dict[str, Any]], params: GenParams) -> Answer:
-        key = cache_key({"model": fingerprint, "messages": messages, "params": asdict(params)})
-        if (hit := cache.get(key)) is not None:
-            hits["cached"] += 1
-            return Answer(**hit)
-        answer = await ask(messages, params)
-        cache.put(key, asdict(answer))
-        hits["asked"] += 1
-        return answer
+        return await cached_chat(teacher, messages, params, cache)
 
-    return ask_once
+    return Teacher(ask_once, teacher.model, teacher.endpoint)
 
 
 def _write_atomic(path: Path, lines: list[str]) -> None:
@@ -202,24 +204,20 @@ class DistillResult:
     asked_calls: int
 
 
-def endpoint_teacher(url: str, model: str | None, api_key: str | None) -> Teacher:
-    """A Teacher for an OpenAI-compatible server; a clear error when it cannot be reached."""
-    from galen.evals.clients import EndpointClient
-
+def endpoint_teacher(url: str, settings: DistillConfig, api_key: str | None) -> Teacher:
+    """A Teacher for an OpenAI-compatible server; a clear one-line error when it cannot be used."""
     try:
-        client = EndpointClient(url.rstrip("/"), model=model, api_key=api_key)
-    except Exception as exc:  # connection refused, bad URL, auth: the same advice
-        raise BadRequest(
-            "teacher", f"cannot reach an OpenAI-compatible server at {url} ({type(exc).__name__})"
-        ) from None
+        client = EndpointClient(url, settings.model, api_key, api_key_env=settings.api_key_env)
+    except GalenError as exc:
+        raise BadRequest("teacher", exc.message) from None
 
     async def ask(messages: list[dict[str, Any]], params: GenParams) -> Answer:
         try:
             return await client.chat(messages, params)
-        except Exception as exc:
-            raise BadRequest("teacher", f"the call to {url} failed: {exc}") from None
+        except GalenError as exc:
+            raise BadRequest("teacher", exc.message) from None
 
-    return Teacher(ask, client.model, url.rstrip("/"))
+    return Teacher(ask, client.model, client.base_url)
 
 
 def run_distill(
@@ -238,19 +236,15 @@ def run_distill(
         raise BadRequest("recipe", f"{build_dir} has no records/: run `galen data build` first")
     items = [r for path in shards_in for r in read_records(path) if r.labelled]
     items = items[: settings.limit] if settings.limit else items
-    teacher = teacher or endpoint_teacher(teacher_url, settings.model, api_key)
+    teacher = teacher or endpoint_teacher(teacher_url, settings, api_key)
     folder = out / "shards"
     folder.mkdir(parents=True, exist_ok=True)
     check_plan(out, shards_in, settings, teacher)
     for stale in folder.glob("*.tmp"):  # a shard cut off by a kill while it was being written
         stale.unlink()
     cache = CallCache(out / "cache" / "calls.jsonl")
-    calls: Counter[str] = Counter()
-    fingerprint = {"endpoint": teacher.endpoint, "model": teacher.model}
-    ask = cached(teacher.ask, cache, fingerprint, calls)
-    teacher = Teacher(ask, teacher.model, teacher.endpoint)
     count = -(-len(items) // settings.shard_size)
-    resumed = asyncio.run(distill_shards(items, teacher, settings, folder, progress))
+    resumed = asyncio.run(distill_shards(items, cached(teacher, cache), settings, folder, progress))
     kept_records = [r for k in range(count) for r in read_records(folder / f"kept-{k:05d}.jsonl")]
     rejected_total = sum(len(read_records_lines(folder / f"rejected-{k:05d}.jsonl")) for k in range(count))
     tries = Counter(r.generation.tries for r in kept_records if r.generation)
@@ -265,15 +259,25 @@ def run_distill(
             "rejected": rejected_total,
             "kept_at_try": dict(sorted(tries.items())),
             "resumed_shards": resumed,
-            "cached_calls": calls["cached"],
-            "asked_calls": calls["asked"],
+            "cached_calls": cache.hits,
+            "asked_calls": cache.stored,
         },
     )
     exported = write_exports(kept_records, out, tags or think_tags(), parquet=True)
     counts = {"items": len(items), "kept": len(kept_records), "rejected": rejected_total, "exports": exported}
     write_manifest(out, {"name": "distill", "build": str(build_dir)}, counts, [entry])
+    records = [file_input("records", p, folder=str(build_dir.resolve())) for p in shards_in]
+    teacher_ref = FileRef(role="teacher", ref=teacher.endpoint, fingerprint=teacher.fingerprint)
+    write_provenance(
+        out,
+        "data-distill",
+        config=config_file(None, build=str(build_dir), teacher=teacher.endpoint),
+        resolved=settings.model_dump(mode="json"),
+        inputs=[*records, teacher_ref],
+        output_files=[*tracked_files(out), out / MANIFEST],
+    )
     return DistillResult(
-        out, len(items), len(kept_records), rejected_total, resumed, calls["cached"], calls["asked"]
+        out, len(items), len(kept_records), rejected_total, resumed, cache.hits, cache.stored
     )
 
 
@@ -283,7 +287,7 @@ def check_plan(out: Path, shards_in: list[Path], settings: DistillConfig, teache
     plan = {
         "inputs": {p.name: sha256_file(p) for p in shards_in},
         "teacher": {"endpoint": teacher.endpoint, "model": teacher.model},
-        "settings": settings.model_dump(exclude={"concurrency"}),
+        "settings": settings.model_dump(exclude={"concurrency", "api_key_env"}),  # neither changes an answer
     }
     path = out / "plan.json"
     if path.is_file():

@@ -3,8 +3,11 @@
 - `<out>/processing_log.jsonl`: one line per stage of every run, appended and never rewritten:
   `{"run", "stage", "inputs": [{"path", "sha256"}], "settings", "rows_in", "rows_out",
   "details", "tool", "time"}`.
-- `<out>/manifest.json`: the latest run: the recipe (path and sha256), the tool version, every
-  output file with its sha256, rows and bytes, the counts, and that run's log entries.
+- `<out>/manifest.json`: the latest run: the recipe (path and sha256), the tool version and git
+  commit, every output file with its sha256, rows and bytes, the counts, and that run's log
+  entries.
+- `<out>/provenance.json` (written by build and distill): the run-folder contract every galen job
+  shares (`galen.provenance`), which `galen lineage` follows.
 
 `verify(out)` recomputes every hash and row count listed in the manifest and lists what changed,
 what is missing and which files the manifest does not know. The manifest also holds the log's
@@ -25,16 +28,13 @@ from typing import Any
 
 from galen import __version__
 from galen.errors import BadRequest
-from galen.evals.loading import sha256_file
+from galen.files import sha256_file
+from galen.provenance import now, stamp
 
 TOOL = f"galen {__version__}"
 MANIFEST = "manifest.json"
 LOG = "processing_log.jsonl"
 TRACKED = ("records", "export", "decontam", "dedup", "shards")  # folders whose files the manifest lists
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def run_id() -> str:
@@ -97,6 +97,7 @@ def write_manifest(
     append_log(out, entries)
     manifest = {
         "tool": TOOL,
+        **stamp(),
         "recipe": recipe,
         "outputs": [describe(out, p) for p in tracked_files(out)],
         "counts": counts,

@@ -1,8 +1,9 @@
 """A recipe: which sources to read and how to clean, decontaminate, export and distil them.
 
-YAML only fills in these pydantic models; every field has a default except `name` and `sources`,
-and a mistake is reported with the path of the field at fault (`sources[2].format: unknown format
-'medqq'; known: medqa, ...`). Relative paths are relative to the recipe file.
+YAML only fills in these models (on galen's config base, `galen.config`); every field has a default
+except `name` and `sources`, and every mistake is reported at once, with the path of the field at
+fault (`sources[2].format: unknown format 'medqq'; known: medqa, ...`). Relative paths are
+relative to the recipe file.
 
     name: demo
     output: out/demo                      # default: data/<name> in the current folder
@@ -19,16 +20,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from galen.errors import BadRequest
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from galen.config import ConfigError, ConfigModel, read_yaml, refuse_keys, validate
 
 
-class SourceConfig(Strict):
+class SourceConfig(ConfigModel):
     format: str = Field(
         description="The adapter that reads it: medqa, medmcqa, ..., jsonl, messages, sharegpt."
     )
@@ -63,11 +60,11 @@ class SourceConfig(Strict):
         return self.name or self.format
 
 
-class DedupConfig(Strict):
+class DedupConfig(ConfigModel):
     enabled: bool = Field(True, description="Drop later copies of the same prompt and answer.")
 
 
-class DecontamConfig(Strict):
+class DecontamConfig(ConfigModel):
     enabled: bool = True
     ngram: int = Field(8, ge=2, description="Stage 1: words in a shared run that makes a candidate.")
     min_block: int = Field(5, ge=1, description="Stage 2: shortest matching block that counts.")
@@ -107,16 +104,19 @@ class DecontamConfig(Strict):
         return sorted(TASKS) if self.tasks == "all" else list(self.tasks)
 
 
-class ExportConfig(Strict):
+class ExportConfig(ConfigModel):
     think_open: str = Field("<think>", description="Opens the reasoning in SFT assistant messages.")
     think_close: str = Field("</think>", description="Closes it.")
     family: str | None = Field(None, description="Take the think tags from this model family (galen/models).")
     parquet: bool = Field(True, description="Also write .parquet twins of the JSONL exports.")
 
 
-class DistillConfig(Strict):
+class DistillConfig(ConfigModel):
     model: str | None = Field(
         None, description="Teacher model id at the endpoint (default: the first it lists)."
+    )
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="Environment variable holding the teacher's key (never the key)."
     )
     tries: int = Field(8, ge=1, description="Attempts per item before it is rejected.")
     max_tokens: int = Field(2048, ge=1)
@@ -129,8 +129,10 @@ class DistillConfig(Strict):
     shard_size: int = Field(64, ge=1, description="Items per output shard; a finished shard is never redone.")
     limit: int | None = Field(None, ge=1, description="Distil only the first N labelled items.")
 
+    _no_key = model_validator(mode="before")(refuse_keys)
 
-class Recipe(Strict):
+
+class Recipe(ConfigModel):
     name: str = Field(min_length=1, pattern=r"^[\w.-]+$")
     output: str | None = Field(
         None,
@@ -171,36 +173,13 @@ class Recipe(Strict):
         return str(self.resolve(where))
 
 
-def field_path(loc: tuple[Any, ...]) -> str:
-    """('sources', 2, 'format') -> 'sources[2].format'."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "recipe"
-
-
-def parse_recipe(data: Any, base: Path) -> Recipe:
+def parse_recipe(data: Any, base: Path, source: str = "recipe") -> Recipe:
+    """Validate a recipe; every mistake is reported at once, each naming its field."""
     if not isinstance(data, dict):
-        raise BadRequest("recipe", f"expected a mapping of settings, not {type(data).__name__}")
-    try:
-        return Recipe.model_validate({**data, "base": base})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(p for p in error["loc"] if p not in ("function-after",))
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown setting (check its spelling)"
-        raise BadRequest(field_path(loc), message) from None
+        raise ConfigError([("recipe", f"expected a mapping of settings, not {type(data).__name__}")], source)
+    return validate(Recipe, {**data, "base": base}, source=source, root="recipe")
 
 
 def load_recipe(path: Path) -> Recipe:
-    """Read a YAML recipe; any mistake is a BadRequest naming the file or the field."""
-    import yaml
-
-    if not path.is_file():
-        raise BadRequest("recipe", f"no such recipe file: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise BadRequest("recipe", f"{path} is not valid YAML: {exc}") from None
-    return parse_recipe(data, path.resolve().parent)
+    """Read a YAML recipe; any mistake is a ConfigError naming the file or the fields."""
+    return parse_recipe(read_yaml(path, "recipe"), path.resolve().parent, str(path))

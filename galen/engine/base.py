@@ -13,8 +13,25 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from galen.engine.sampling import SamplingParams
+from galen.errors import BadRequest
+from galen.media import MediaInput
 
 FinishReason = Literal["stop", "length"]
+
+
+@dataclass
+class MediaPrompt:
+    """A prompt with images or video: the text as the chat template wrote it (one placeholder
+    per item), the items, and what the engine made of them (`Engine.encode_media`)."""
+
+    text: str
+    media: MediaInput
+    ids: list[int] = field(default_factory=list)  # with placeholders expanded where the engine can
+    features: Any = None  # engine-specific: pixel tensors for transformers, a request body for vLLM
+
+    @property
+    def encoded(self) -> bool:
+        return bool(self.ids)
 
 
 @dataclass
@@ -26,7 +43,7 @@ class GenerationRequest:
     per token). Closing the stream still cancels the generation, within a piece.
     """
 
-    prompt: str | list[int]
+    prompt: str | list[int] | MediaPrompt
     sampling: SamplingParams = field(default_factory=SamplingParams)
     json_schema: dict[str, Any] | None = None
     stream: bool = True
@@ -51,7 +68,7 @@ class EngineInfo:
     context_length: int
     max_concurrency: int = 1
     supports_json_schema: bool = False
-    supports_media: bool = False  # images/video reach the model (no engine does this yet)
+    supports_media: bool = False  # images/video reach the model (see `Engine.encode_media`)
 
 
 class Engine(ABC):
@@ -65,6 +82,13 @@ class Engine(ABC):
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))
+
+    def encode_media(self, prompt: MediaPrompt) -> MediaPrompt:
+        """Decode and check the media, and count the prompt's tokens, before anything runs.
+        Engines with `info.supports_media` override this."""
+        raise BadRequest(
+            "messages", f"the {self.info.name} engine cannot take images or video", code="media_not_supported"
+        )
 
     @abstractmethod
     def stream(self, request: GenerationRequest) -> Iterator[Chunk]:

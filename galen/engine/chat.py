@@ -18,14 +18,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from galen.chat.messages import has_media, normalize_messages
+from galen.chat.messages import has_media, normalize_messages, template_messages
 from galen.chat.parser import Delta, OutputParser, ParsedOutput
 from galen.chat.template import ChatTemplate
 from galen.chat.tool_choice import CALL_CLOSE, ForcedCall, forced_call, validate_tool_choice
 from galen.chat.tool_prompt import template_renders_tools, with_tool_instructions
-from galen.engine.base import Engine, FinishReason, GenerationRequest
+from galen.engine.base import Engine, FinishReason, GenerationRequest, MediaPrompt
 from galen.engine.sampling import PRESETS, SamplingParams
 from galen.errors import BadRequest, ContextWindowExceeded, ModelLoadError
+from galen.media import MediaInput, MediaPolicy, collect_media
 from galen.models.source import ModelSource
 
 
@@ -42,6 +43,7 @@ class ChatRequest:
     preserve_thinking: bool | None = None
     template_kwargs: dict[str, Any] = field(default_factory=dict)
     thinking_budget: int | None = None
+    mm_processor_kwargs: dict[str, Any] | None = None  # video frame sampling (fps, num_frames, ...)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Prompt:
     thinking: bool
     starts_in_reasoning: bool
     tools: list[dict[str, Any]] | None
+    media: MediaPrompt | None = None  # images or video, already checked and encoded by the engine
 
     @property
     def tokens(self) -> int:
@@ -88,11 +91,12 @@ class ChatResult:
 class ChatEngine:
     """An engine plus what its model's files say about chat (template, family profile)."""
 
-    def __init__(self, engine: Engine, source: ModelSource) -> None:
+    def __init__(self, engine: Engine, source: ModelSource, media_policy: MediaPolicy | None = None) -> None:
         if not source.chat_template:
             raise ModelLoadError(f"{source.model_id} has no chat template; pass --chat-template")
         self.engine = engine
         self.source = source
+        self.media_policy = media_policy or MediaPolicy()
         self.profile = source.profile
         self.template = ChatTemplate(source.chat_template, source.bos_token, source.eos_token)
 
@@ -106,7 +110,12 @@ class ChatEngine:
         return bool(wanted) and self.profile.supports_thinking
 
     def default_sampling(self, thinking: bool) -> SamplingParams:
-        return PRESETS[self.profile.default_preset(thinking)]
+        """The family's preset for this mode; in the model's default mode, the model's own
+        defaults (generation_config.json, a GGUF's general.sampling keys) override it field by
+        field: they were written for the way the model is used unless told otherwise."""
+        preset = PRESETS[self.profile.default_preset(thinking)]
+        default_mode = self.profile.thinks_by_default and self.profile.supports_thinking
+        return preset.updated(**self.source.generation) if thinking == default_mode else preset
 
     def _tools_for(self, request: ChatRequest) -> list[dict[str, Any]] | None:
         validate_tool_choice(request.tool_choice, request.tools)
@@ -116,26 +125,40 @@ class ChatEngine:
             raise BadRequest("tools", f"the {self.profile.family} model family has no tool-call format")
         return request.tools
 
+    @property
+    def media_kinds(self) -> tuple[str, ...]:
+        """The media a request may carry: images and video on a vision model whose engine takes them."""
+        return ("image", "video") if self.source.vision and self.engine.info.supports_media else ()
+
+    def _media(self, messages: list[dict[str, Any]], request: ChatRequest) -> MediaInput | None:
+        if not has_media(messages):
+            return None
+        if not self.engine.info.supports_media:
+            raise BadRequest(
+                "messages",
+                f"{self.source.model_id} has a vision encoder, but galen's {self.engine.info.name} engine "
+                "cannot take images or video; serve it with --engine transformers or --engine vllm",
+                code="media_not_supported",
+            )
+        return collect_media(messages, self.media_policy, request.mm_processor_kwargs)
+
     def render(self, request: ChatRequest) -> Prompt:
         thinking = self.thinking_enabled(request)
         tools = self._tools_for(request)
         messages = normalize_messages(request.messages, vision=self.source.vision)
-        if has_media(messages) and not self.engine.info.supports_media:
-            raise BadRequest(
-                "messages",
-                f"{self.source.model_id} has a vision encoder, but the {self.engine.info.name} engine cannot "
-                "take images or video through galen yet (galen sends rendered text to the engine)",
-                code="media_not_supported",
-            )
+        media = self._media(messages, request)
         if tools and not template_renders_tools(self.template.source):
             messages = with_tool_instructions(messages, tools, self.profile.tool_format)  # type: ignore[arg-type]
         kwargs = {**request.template_kwargs, "enable_thinking": thinking}
         if request.preserve_thinking is not None:
             kwargs["preserve_thinking"] = request.preserve_thinking
-        text = self.template.render(messages, tools=tools, **kwargs)
+        text = self.template.render(template_messages(messages), tools=tools, **kwargs)
         think = self.profile.think
         opens = bool(thinking and think and text.rstrip().endswith(think.open))
-        return Prompt(text, self.engine.tokenize(text), thinking, opens, tools)
+        if media is None:
+            return Prompt(text, self.engine.tokenize(text), thinking, opens, tools)
+        encoded = self.engine.encode_media(MediaPrompt(text, media))
+        return Prompt(text, encoded.ids, thinking, opens, tools, encoded)
 
     def _budget(self, prompt: Prompt, sampling: SamplingParams) -> int:
         """Tokens the answer may use. A max_tokens past the window is clamped to what is left
@@ -197,6 +220,7 @@ class _Run:
         )
         self.generated = ""
         self.used = 0
+        self.prompt_tokens = prompt.tokens  # an engine that expands media itself may report more
         self.finish: FinishReason = "stop"
         self.forced = (
             forced_call(request.tool_choice, prompt.tools, profile.tool_format) if prompt.tools else None
@@ -251,10 +275,9 @@ class _Run:
     ) -> Iterator[ChatEvent]:
         sampling = self.request.sampling
         sampling = sampling.updated(max_tokens=max_tokens, stop=tuple(sampling.stop) + extra_stop)
-        # Continuations re-send text: what the model wrote and galen added is tokenized together.
-        prompt = self.prompt.text + self.generated if self.generated else self.prompt.ids
         # Stopping after the think block needs the text as it comes.
-        request = GenerationRequest(prompt, sampling, schema, stream=self.stream or stop_after is not None)
+        per_token = self.stream or stop_after is not None
+        request = GenerationRequest(self._prompt(), sampling, schema, stream=per_token)
         start = len(self.generated)
         stream = self.chat.engine.stream(request)
         try:
@@ -262,6 +285,8 @@ class _Run:
                 self.generated += chunk.text
                 if chunk.finish_reason:
                     self.finish = chunk.finish_reason
+                    if self.prompt.media and not start and chunk.prompt_tokens:
+                        self.prompt_tokens = chunk.prompt_tokens
                     self.used += chunk.completion_tokens or self.chat.engine.count_tokens(
                         self.generated[start:]
                     )
@@ -275,8 +300,17 @@ class _Run:
         finally:
             stream.close()
 
+    def _prompt(self) -> str | list[int] | MediaPrompt:
+        """What to send: the prompt's ids, or, for a continuation, its text and what the model
+        wrote and galen added, tokenized together (media prompts are encoded again with it)."""
+        media = self.prompt.media
+        if not self.generated:
+            return media or self.prompt.ids
+        text = self.prompt.text + self.generated
+        return self.chat.engine.encode_media(MediaPrompt(text, media.media)) if media else text
+
     def _end(self) -> Iterator[ChatEvent]:
         delta = self.parser.finish()
         output = self.parser.result()
         thought = self.chat.engine.count_tokens(output.reasoning) if output.reasoning else 0
-        yield ChatEvent(delta, self.finish, self.prompt.tokens, self.used, output, thought)
+        yield ChatEvent(delta, self.finish, self.prompt_tokens, self.used, output, thought)

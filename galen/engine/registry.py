@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from galen.engine.base import Engine
+from galen.engine.vllm_media import VLLMMediaFlags
 from galen.errors import ModelLoadError
 from galen.models.source import ModelSource
 
@@ -22,6 +23,7 @@ class EngineOptions:
     yarn_factor: float | None = None
     mtp_tokens: int = 0
     vllm_port: int | None = None  # None: a free port
+    vllm_media: VLLMMediaFlags = field(default_factory=VLLMMediaFlags)
 
 
 def _auto(source: ModelSource) -> str:
@@ -91,5 +93,7 @@ def _vllm(source: ModelSource, options: EngineOptions) -> Engine:
         yarn_factor=options.yarn_factor,
         mtp_tokens=options.mtp_tokens,
         served_name=source.model_id,
+        media=options.vllm_media,
+        rope=source.profile.rope,
     )
     return launch_vllm(launch)

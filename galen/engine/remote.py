@@ -2,7 +2,8 @@
 
 galen renders the prompt and parses the output itself, so only `/v1/completions` is used: the
 remote side runs tokens, nothing else, and behaves exactly like a local engine. Special tokens
-are kept in the output because the parser needs the think and tool-call tags.
+are kept in the output because the parser needs the think and tool-call tags. A prompt with
+images or video goes to `/v1/chat/completions` instead (see `engine.remote_media`).
 
 Calls go through the `openai` SDK, which parses server-sent events, retries a request that
 failed before any answer came (connection errors, 429, 5xx: safe, since nothing was generated
@@ -19,47 +20,50 @@ from typing import Any
 import httpx
 import openai
 
-from galen.engine.base import Chunk, Engine, EngineInfo, GenerationRequest
+from galen.engine import remote_media
+from galen.engine.base import Chunk, Engine, EngineInfo, GenerationRequest, MediaPrompt
 from galen.errors import BadRequest, EngineError, ModelLoadError
 
 
-def _arguments(model: str, request: GenerationRequest) -> dict[str, Any]:
-    """`completions.create` arguments; fields outside OpenAI's API go in `extra_body`."""
+def _body(model: str, request: GenerationRequest) -> dict[str, Any]:
+    """The `/v1/completions` request: every sampling value explicit, vLLM's extras included."""
     s = request.sampling
-    args: dict[str, Any] = {
+    body: dict[str, Any] = {
         "model": model,
         "prompt": request.prompt,
         "stream": True,
         "stream_options": {"include_usage": True},
         "temperature": s.temperature,
         "top_p": s.top_p,
-        "presence_penalty": s.presence_penalty,
-        "frequency_penalty": s.frequency_penalty,
-    }
-    if s.stop:
-        args["stop"] = list(s.stop)
-    if s.max_tokens is not None:
-        args["max_tokens"] = s.max_tokens
-    if s.seed is not None:
-        args["seed"] = s.seed
-    extra: dict[str, Any] = {
         "top_k": s.top_k if s.top_k > 0 else -1,
         "min_p": s.min_p,
+        "presence_penalty": s.presence_penalty,
+        "frequency_penalty": s.frequency_penalty,
         "repetition_penalty": s.repetition_penalty,
+        "stop": list(s.stop),
         "skip_special_tokens": False,
         "add_special_tokens": False,  # the chat template already wrote BOS where the model wants one
         "spaces_between_special_tokens": False,
     }
+    if s.max_tokens is not None:
+        body["max_tokens"] = s.max_tokens
+    if s.seed is not None:
+        body["seed"] = s.seed
     if request.json_schema is not None:
-        extra["structured_outputs"] = {"json": request.json_schema}  # vLLM >= 0.10
-    return args | {"extra_body": extra}
+        body["structured_outputs"] = {"json": request.json_schema}  # vLLM >= 0.10
+    return body
 
 
 def _status_error(exc: openai.APIStatusError) -> Exception:
-    message = exc.message
     if exc.status_code in (400, 422):
-        return BadRequest(None, f"the remote engine rejected the request: {message}")
-    return EngineError(f"remote engine answered {exc.status_code}: {message}")
+        return BadRequest(None, f"the remote engine rejected the request: {exc.message}")
+    return EngineError(f"remote engine answered {exc.status_code}: {exc.message}")
+
+
+def _text(choice: Any) -> str | None:
+    """/completions streams `text`; /chat/completions streams `delta.content`."""
+    delta = getattr(choice, "delta", None)
+    return getattr(choice, "text", None) or (delta.content if delta is not None else None)
 
 
 class RemoteEngine(Engine):
@@ -74,6 +78,7 @@ class RemoteEngine(Engine):
         context_length: int | None = None,
         max_concurrency: int = 64,
         timeout: float = 600.0,
+        supports_media: bool = False,
         max_retries: int = 2,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -89,6 +94,7 @@ class RemoteEngine(Engine):
             or int(listed.get("max_model_len") or listed.get("context_length") or 8192),
             max_concurrency=max_concurrency,
             supports_json_schema=True,
+            supports_media=supports_media,
         )
 
     def _first_model(self) -> dict[str, Any]:
@@ -112,9 +118,31 @@ class RemoteEngine(Engine):
             raise EngineError(f"cannot reach {root}/tokenize: {exc.message}") from exc
         return response.json()["tokens"]
 
+    def encode_media(self, prompt: MediaPrompt) -> MediaPrompt:
+        """Check the media here; the server expands the placeholders, so `ids` count them as one
+        token each (the usage vLLM reports at the end has the real count)."""
+        if not self.info.supports_media:
+            return super().encode_media(prompt)
+        remote_media.check_media(prompt.media)
+        return MediaPrompt(prompt.text, prompt.media, self.tokenize(prompt.text))
+
+    def _open(self, request: GenerationRequest) -> openai.Stream:
+        """Start the streamed call: /completions, or /chat/completions for a media prompt."""
+        body = _body(self.model, request)
+        if isinstance(request.prompt, MediaPrompt):
+            body = remote_media.chat_body(body, request)
+            model, messages = body.pop("model"), body.pop("messages")
+            body.pop("stream")
+            return self._client.chat.completions.create(
+                model=model, messages=messages, stream=True, extra_body=body
+            )
+        model, prompt = body.pop("model"), body.pop("prompt")
+        body.pop("stream")
+        return self._client.completions.create(model=model, prompt=prompt, stream=True, extra_body=body)
+
     def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
         try:
-            stream = self._client.completions.create(**_arguments(self.model, request))
+            stream = self._open(request)
         except openai.APIStatusError as exc:
             raise _status_error(exc) from exc
         except openai.APIError as exc:
@@ -127,8 +155,8 @@ class RemoteEngine(Engine):
                     usage = chunk.usage or usage
                     for choice in chunk.choices:
                         finish = choice.finish_reason or finish
-                        if choice.text:
-                            yield Chunk(choice.text)
+                        if text := _text(choice):
+                            yield Chunk(text)
             except openai.APIError as exc:  # an error event in the stream
                 raise EngineError(f"the remote engine failed mid-answer: {exc.message}") from exc
             except httpx.HTTPError as exc:

@@ -1,13 +1,16 @@
 """An engine on Hugging Face transformers: any causal LM folder or GGUF file, on CPU or GPU.
 
 It is the reference engine: slow, but it runs every architecture transformers knows (the
-Qwen3.6 hybrid Gated DeltaNet included) and gives exact log-likelihoods for evaluation.
+Qwen3.6 hybrid Gated DeltaNet included) and gives exact log-likelihoods for evaluation. A folder
+whose config has a `vision_config` loads as a vision-language model, and takes images and video
+(`engine.vision` prepares them); text-only requests run on it unchanged.
 Generation is a plain token loop over the KV cache rather than `model.generate`, so a stream
 can be cancelled between any two tokens and sampling matches the other engines' parameters.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 from collections.abc import Iterator, Sequence
@@ -22,6 +25,7 @@ from galen.engine.base import (
     GenerationRequest,
     Loglik,
     LoglikRequest,
+    MediaPrompt,
 )
 from galen.engine.loglik import EncodedPair, PrefixScorer, encode_pair
 from galen.engine.sampling import SamplingParams
@@ -47,6 +51,13 @@ def _resolve_source(path: str | Path, gguf_file: str | None) -> tuple[Path, str 
     if gguf_file is not None and Path(gguf_file).is_absolute():
         return Path(gguf_file).parent, Path(gguf_file).name
     return path, gguf_file
+
+
+def _config_keys(folder: Path) -> set[str]:
+    try:
+        return set(json.loads((folder / "config.json").read_text()))
+    except (OSError, ValueError):
+        return set()
 
 
 def _as_list(value: int | Sequence[int] | None) -> list[int]:
@@ -75,6 +86,7 @@ class TransformersEngine(Engine):
             raise ModelLoadError(f"no model at {source}")
         self.device = torch.device(device)
         self.tokenizer, self.model = self._load(folder, gguf, dtype)
+        self.vision = self._vision(folder) if gguf is None else None
         config_context = getattr(self.model.config.get_text_config(), "max_position_embeddings", None)
         ctx = context_length or config_context or 4096
         self.info = EngineInfo(
@@ -83,6 +95,7 @@ class TransformersEngine(Engine):
             context_length=int(ctx),
             max_concurrency=1,
             supports_json_schema=False,
+            supports_media=self.vision is not None,
         )
         self.eos_ids = self._eos_ids(extra_eos)
         self._bos_prefix = self._tokenizer_bos()
@@ -95,12 +108,33 @@ class TransformersEngine(Engine):
         torch_dtype: Any = "auto" if dtype == "auto" else _DTYPES.get(dtype)
         if torch_dtype is None:
             raise ModelLoadError(f"unknown dtype {dtype!r}; choose auto, {', '.join(_DTYPES)}")
+        # A vision-language checkpoint loads whole (vision tower included) as image-text-to-text.
+        auto = transformers.AutoModelForCausalLM
+        if not gguf and "vision_config" in _config_keys(folder):
+            auto = transformers.AutoModelForImageTextToText
         try:
             tokenizer = transformers.AutoTokenizer.from_pretrained(folder, **kwargs)
-            model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **kwargs)
+            model = auto.from_pretrained(folder, dtype=torch_dtype, **kwargs)
         except (OSError, ValueError, KeyError, ImportError) as exc:
             raise ModelLoadError(f"could not load {folder / (gguf or '')}: {exc}") from exc
         return tokenizer, model.to(self.device).eval()
+
+    def _vision(self, folder: Path) -> Any:
+        if getattr(self.model.config, "vision_config", None) is None:
+            return None
+        from galen.engine.vision import QwenVision
+
+        try:
+            return QwenVision(folder, self.tokenizer, self.model.config)
+        except (OSError, ValueError, KeyError, AttributeError) as exc:
+            raise ModelLoadError(f"{folder} has a vision tower but no usable image processor: {exc}") from exc
+
+    def _reset_positions(self) -> None:
+        """Forget the M-RoPE offset a previous image or video left on the model (transformers
+        keeps it on the module between calls), so each request starts from its own positions."""
+        inner = getattr(self.model, "model", None)
+        if getattr(inner, "rope_deltas", None) is not None:
+            inner.rope_deltas = None
 
     def _eos_ids(self, extra_eos: tuple[str, ...]) -> frozenset[int]:
         ids = _as_list(getattr(self.model.generation_config, "eos_token_id", None))
@@ -129,6 +163,12 @@ class TransformersEngine(Engine):
     def tokenize(self, text: str) -> list[int]:
         return list(self.tokenizer.encode(text, add_special_tokens=False))
 
+    def encode_media(self, prompt: MediaPrompt) -> MediaPrompt:
+        """Decode the media and expand the template's placeholders into vision tokens."""
+        if self.vision is None:
+            return super().encode_media(prompt)
+        return self.vision.encode(prompt)
+
     def _decode(self, ids: Sequence[int]) -> str:
         # Special tokens stay: the chat layer parses <think> and <tool_call> out of the text.
         return self.tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
@@ -139,7 +179,14 @@ class TransformersEngine(Engine):
         """Validate now (errors raise at the call, before any chunk), then generate lazily."""
         if self.model is None:
             raise EngineError("the transformers engine is closed")
-        prompt = self.tokenize(request.prompt) if isinstance(request.prompt, str) else list(request.prompt)
+        features = None
+        if isinstance(request.prompt, MediaPrompt):
+            encoded = request.prompt if request.prompt.encoded else self.encode_media(request.prompt)
+            prompt, features = list(encoded.ids), encoded.features
+        elif isinstance(request.prompt, str):
+            prompt = self.tokenize(request.prompt)
+        else:
+            prompt = list(request.prompt)
         ctx = self.info.context_length
         wanted = request.sampling.max_tokens
         if not prompt:  # the model needs one token to start from
@@ -147,10 +194,13 @@ class TransformersEngine(Engine):
         if len(prompt) >= ctx or (wanted is not None and len(prompt) + wanted > ctx):
             raise ContextWindowExceeded(len(prompt), wanted or 1, ctx)
         max_tokens = wanted if wanted is not None else ctx - len(prompt)
-        return self._generate(prompt, request.sampling, max_tokens)
+        return self._generate(prompt, request.sampling, max_tokens, features)
 
-    def _forward(self, ids: list[int], cache: Any) -> tuple[torch.Tensor, Any]:
-        """Logits (float32) after the last of `ids`, and the grown cache."""
+    def _forward(
+        self, ids: list[int], cache: Any, features: dict[str, Any] | None = None
+    ) -> tuple[torch.Tensor, Any]:
+        """Logits (float32) after the last of `ids`, and the grown cache; `features` are the
+        pixel inputs of a media prompt, given with its first call only."""
         # inference_mode per call, never across a yield: it is thread-local and would leak into
         # the consumer's code between chunks.
         with torch.inference_mode():
@@ -159,17 +209,21 @@ class TransformersEngine(Engine):
                 past_key_values=cache,
                 use_cache=True,
                 logits_to_keep=1,
+                **{k: v.to(self.device) for k, v in (features or {}).items()},
             )
         return out.logits[0, -1].float(), out.past_key_values
 
-    def _generate(self, prompt: list[int], sampling: SamplingParams, max_tokens: int) -> Iterator[Chunk]:
+    def _generate(
+        self, prompt: list[int], sampling: SamplingParams, max_tokens: int, features: dict[str, Any] | None
+    ) -> Iterator[Chunk]:
         with self._lock:
+            self._reset_positions()
             sampler = _Sampler(sampling, prompt, self.device)
             # A few prompt tokens give the decoder context, so a leading space of the first
             # generated token is kept (SentencePiece decoders strip it at the start of a text).
             text = _TextStream(self._decode, sampling.stop, context=prompt[-4:])
             cache: Any = None
-            logits, cache = self._forward(prompt, cache)
+            logits, cache = self._forward(prompt, cache, features)
             finish: FinishReason = "length"
             produced = 0
             while produced < max_tokens:
@@ -203,6 +257,7 @@ class TransformersEngine(Engine):
         with self._lock:
             if self.model is None:
                 raise EngineError("the transformers engine is closed")
+            self._reset_positions()
             scorer = PrefixScorer(self.model, self.device, self.info.context_length)
             return scorer.score(pairs)
 

@@ -24,9 +24,12 @@ from typing import Any
 import httpx
 
 from galen.engine.remote import RemoteEngine
+from galen.engine.vllm_media import VLLMMediaFlags
 from galen.errors import ModelLoadError
+from galen.models.families import QWEN3_6_ROPE
+from galen.models.profile import RopeScaling
 
-NATIVE_CONTEXT = 262_144  # Qwen3.6's trained window; YaRN stretches it
+NATIVE_CONTEXT = QWEN3_6_ROPE.native_context  # Qwen3.6's trained window; YaRN stretches it
 
 
 @dataclass
@@ -43,21 +46,16 @@ class VLLMLaunch:
     mtp_tokens: int = 0
     gpu_memory_utilization: float = 0.9
     served_name: str | None = None
+    media: VLLMMediaFlags = field(default_factory=VLLMMediaFlags)
     extra_args: list[str] = field(default_factory=list)
+    rope: RopeScaling | None = None  # the model family's (galen.models.profile)
 
     def hf_overrides(self) -> dict[str, Any] | None:
         if not self.yarn_factor:
             return None
-        rope = {
-            "mrope_interleaved": True,
-            "mrope_section": [11, 11, 10],
-            "rope_type": "yarn",
-            "rope_theta": 10_000_000,
-            "partial_rotary_factor": 0.25,
-            "factor": self.yarn_factor,
-            "original_max_position_embeddings": NATIVE_CONTEXT,
-        }
-        return {"text_config": {"rope_parameters": rope}}
+        if self.rope is None:
+            raise ModelLoadError("--yarn-factor: galen knows no YaRN rope settings for this model's family")
+        return self.rope.overrides(self.yarn_factor)
 
     def command(self) -> list[str]:
         cmd = ["vllm", "serve", self.model, "--host", self.host, "--port", str(self.port)]
@@ -75,11 +73,12 @@ class VLLMLaunch:
                 "--speculative-config",
                 json.dumps({"method": "mtp", "num_speculative_tokens": self.mtp_tokens}),
             ]
-        return cmd + self.extra_args
+        return cmd + self.media.args() + self.extra_args
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        if self.max_model_len and self.max_model_len > NATIVE_CONTEXT:
+        native = self.rope.native_context if self.rope else NATIVE_CONTEXT
+        if self.max_model_len and self.max_model_len > native:
             env["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] = "1"  # vLLM refuses a window past config.json's
         return env
 
@@ -123,7 +122,10 @@ class VLLMEngine(RemoteEngine):
     """A remote engine that owns the `vllm serve` process it talks to."""
 
     def __init__(self, launch: VLLMLaunch, process: subprocess.Popen[bytes], api_key: str) -> None:
-        super().__init__(launch.base_url, api_key=api_key, context_length=launch.max_model_len)
+        media = not launch.media.language_model_only
+        super().__init__(
+            launch.base_url, api_key=api_key, context_length=launch.max_model_len, supports_media=media
+        )
         self.process = process
 
     def close(self) -> None:

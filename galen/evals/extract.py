@@ -273,3 +273,12 @@ def extract_mmlu_pro(text: str, letters: Sequence[str]) -> Extraction:
     if m is None or m.group(1) not in {letter.upper() for letter in letters}:
         return NOTHING
     return Extraction(m.group(1), "answer_is", (m.start(1) + offset, m.end(1) + offset))
+
+
+def extract_answer(text: str, kind: str, choices: Sequence[str]) -> Extraction:
+    """The default reading of a reply: a label for "label" items, else an option letter.
+
+    >>> extract_answer("Final decision: maybe.", "label", ("yes", "no", "maybe")).answer
+    'maybe'
+    """
+    return extract_label(text, choices) if kind == "label" else extract_choice(text, choices)

@@ -15,7 +15,6 @@ came from and the sha256 of every file that was read, so a report pins its data.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from galen.errors import BadRequest
+from galen.files import sha256_file
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 Origin = Literal["sample", "local", "hub"]
@@ -97,14 +97,6 @@ def read_records(path: Path) -> list[dict[str, Any]]:
             return data
         raise BadRequest("source", f"{path} holds a JSON {type(data).__name__}, expected a list of rows")
     raise BadRequest("source", f"{path.name}: expected a .jsonl, .json or .parquet file")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def find_one(folder: Path, patterns: Sequence[str], task: str) -> Path:
@@ -202,22 +194,41 @@ def _download(repo: str, revision: str, patterns: Sequence[str] | None, task: st
     return Path(folder)
 
 
-def load_file_rows(
-    source: str | Path | None,
-    default_sample: str,
-    *,
-    task: str,
-    hub_id: str,
-    revision: str | None,
-    hub_files: Sequence[str],
-    folder_files: Sequence[str],
-    expected_rows: int,
-) -> tuple[list[dict[str, Any]], str]:
-    """Rows of a one-file split and its `Task.source` text: the sample, a file, a folder holding
-    the file, or the pinned hub revision (whose row count is checked)."""
-    where = resolve_data(source, default_sample, hub_id, revision, task=task, hub_files=hub_files)
-    file = find_one(where.path, folder_files, task) if where.path.is_dir() else where.path
+@dataclass(frozen=True)
+class FileSplit:
+    """A benchmark split kept in one file, and where to find it.
+
+    sample: our bundled sample's file name; hub_id, revision, hub_files: the pinned hub copy;
+    folder_files: names to look for when a user points at a folder; rows: the published count.
+    """
+
+    task: str
+    sample: str
+    hub_id: str
+    revision: str | None
+    hub_files: tuple[str, ...]
+    folder_files: tuple[str, ...]
+    rows: int
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A split's rows, the `Task.source` text that pins them, and the files read."""
+
+    rows: list[dict[str, Any]]
+    source: str
+    files: tuple[str, ...]
+
+
+def load_split(split: FileSplit, source: str | Path | None) -> Rows:
+    """The rows of a one-file split: the sample, a file, a folder holding the file, or the pinned
+    hub revision (whose row count is checked)."""
+    name = split.task
+    where = resolve_data(
+        source, split.sample, split.hub_id, split.revision, task=name, hub_files=split.hub_files
+    )
+    file = find_one(where.path, split.folder_files, name) if where.path.is_dir() else where.path
     rows = read_records(file)
     if where.origin == "hub":
-        check_count(task, rows, expected_rows)
-    return rows, where.describe([file])
+        check_count(name, rows, split.rows)
+    return Rows(rows, where.describe([file]), (str(file),))

@@ -10,13 +10,11 @@ starts, so a killed run resumes where it stopped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from galen.engine.base import LoglikRequest
 from galen.errors import BadRequest
-from galen.evals.cache import CallCache, cache_key
+from galen.evals.cache import cache_key
 from galen.evals.clients import ModelClient
-from galen.evals.runner import EvalConfig, SampleResult
+from galen.evals.results import Job, SampleResult
 from galen.evals.task import ChoiceQuery, Sample, Task
 
 CHUNK = 32  # questions per engine call: the unit of work a kill can lose
@@ -58,13 +56,9 @@ def _key(client: ModelClient, query: ChoiceQuery) -> str:
     )
 
 
-async def run_loglik_task(
-    task: Task,
-    client: ModelClient,
-    config: EvalConfig,
-    cache: CallCache,
-    progress: Callable[[], None] = lambda: None,
-) -> list[SampleResult]:
+async def run_loglik_task(task: Task, job: Job) -> list[SampleResult]:
+    """Score every sample by its choices' log-likelihoods, `CHUNK` questions per engine call."""
+    client, cache, progress = job.client, job.cache, job.progress
     if task.loglik is None:
         raise BadRequest("mode", f"{task.name} has no log-likelihood format; run it with --mode generate")
     queries = [(sample, task.loglik(sample)) for sample in task.samples]

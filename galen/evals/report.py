@@ -1,26 +1,29 @@
-"""The run folder: results.json, samples_<task>.jsonl, report.md and a plot; and the table.
+"""The run folder: results.json, samples_<task>.jsonl, report.md, a plot, provenance.json; and
+the table.
 
 results.json records what is needed to reproduce or distrust a number: the config, the model
-fingerprint, each task's data source with its hash, a hash of every prompt sent, the galen
-version and the git commit.
+fingerprint (with its weights and template hashes), each task's data source with its hash, a
+hash of every prompt sent, the galen version and the git commit. provenance.json records the
+same inputs in the run-folder contract every galen job shares (`galen.provenance`), so
+`galen lineage` can follow a score back to the model's training data.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
-from galen import RESEARCH_NOTICE, __version__
-from galen.evals.runner import EvalConfig, SampleResult
-from galen.evals.scoring import TaskScore
+from galen import RESEARCH_NOTICE
+from galen.evals.config import EvalConfig
+from galen.evals.results import SampleResult, TaskRun
 from galen.evals.task import Task
+from galen.models.fingerprint import model_input
+from galen.provenance import config_file, file_input, stamp, write_provenance
 
 # The card-style table's columns, shared by the terminal table and report.md.
 MD_COLUMNS = (
@@ -38,33 +41,11 @@ MD_COLUMNS = (
 )
 
 
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
 def prompts_hash(results: list[SampleResult]) -> str:
     digest = hashlib.sha256()
     for r in sorted(results, key=lambda r: (r.id, r.k)):
         digest.update(json.dumps(r.messages, sort_keys=True, ensure_ascii=False).encode())
     return digest.hexdigest()
-
-
-def filter_name(task: Task, preset: str, mode: str = "generate") -> str:
-    if mode == "loglik":
-        return "loglik"
-    if task.kind == "label":
-        return "label"
-    return "custom-extract" if preset == "lm-eval" and task.name.startswith("mmlu_pro") else "galen-cascade"
-
-
-def n_shot(task: Task, preset: str) -> int:
-    return len(task.fewshot) if preset == "lm-eval" else 0
 
 
 def write_samples(output: Path, task: Task, results: list[SampleResult]) -> None:
@@ -74,21 +55,19 @@ def write_samples(output: Path, task: Task, results: list[SampleResult]) -> None
 
 
 def results_json(
-    config: EvalConfig, fingerprint: dict[str, Any], runs: list[tuple[Task, TaskScore, list]]
+    config: EvalConfig, fingerprint: dict[str, Any], runs: list[TaskRun], header: dict[str, Any]
 ) -> dict:
     return {
-        "galen_version": __version__,
-        "git_commit": git_commit(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **header,
         "notice": RESEARCH_NOTICE,
-        "config": asdict(config),
+        "config": config.model_dump(mode="json"),
         "model": fingerprint,
         "tasks": {
             task.name: {
                 **asdict(score),
                 "source": task.source,
-                "filter": filter_name(task, config.preset, config.mode),
-                "n_shot": n_shot(task, config.preset),
+                "filter": task.filter_name(config.preset, config.mode),
+                "n_shot": task.n_shot(config.preset),
                 "prompts_sha256": prompts_hash(results),
             }
             for task, score, results in runs
@@ -96,7 +75,7 @@ def results_json(
     }
 
 
-def table(config: EvalConfig, runs: list[tuple[Task, TaskScore, list]]) -> Table:
+def table(config: EvalConfig, runs: list[TaskRun]) -> Table:
     t = Table(title=f"galen eval: preset={config.preset} mode={config.mode} model={config.model}")
     for column in (*MD_COLUMNS, "Think tok."):
         t.add_column(column, justify="left" if column in ("Task", "Filter", "Metric") else "right")
@@ -108,8 +87,8 @@ def table(config: EvalConfig, runs: list[tuple[Task, TaskScore, list]]) -> Table
             t.add_row(
                 task.name if first else "",
                 task.version if first else "",
-                filter_name(task, config.preset, config.mode) if first else "",
-                str(n_shot(task, config.preset)) if first else "",
+                task.filter_name(config.preset, config.mode) if first else "",
+                str(task.n_shot(config.preset)) if first else "",
                 metric,
                 f"{value:.4f}",
                 "" if stderr is None else f"{stderr:.4f}",
@@ -176,13 +155,31 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 
 def write_run(
-    output: Path, config: EvalConfig, fingerprint: dict[str, Any], runs: list[tuple[Task, TaskScore, list]]
+    output: Path,
+    config: EvalConfig,
+    fingerprint: dict[str, Any],
+    runs: list[TaskRun],
+    given: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Write the run folder; `given`: the config as the user gave it (see `provenance.config_file`)."""
     output.mkdir(parents=True, exist_ok=True)
     for task, _, results in runs:
         write_samples(output, task, results)
-    results = results_json(config, fingerprint, runs)
+    header = stamp()
+    results = results_json(config, fingerprint, runs, header)
     (output / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     (output / "report.md").write_text(report_md(results))
     plot(results, output / "accuracy.png")
+    data = [file_input("benchmark", f, ref=task.name) for task, _, _ in runs for f in task.files]
+    written = [output / name for name in ("results.json", "report.md", "accuracy.png")]
+    written += [output / f"samples_{task.name}.jsonl" for task, _, _ in runs]
+    write_provenance(
+        output,
+        "eval",
+        config=given if given is not None else config_file(None),
+        resolved=results["config"],
+        inputs=[model_input(fingerprint), *data],
+        output_files=written,
+        header=header,
+    )
     return results

@@ -8,30 +8,11 @@ a formatting or length problem.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from statistics import fmean
 
 from galen.evals.metrics import macro_f1, majority_vote, mean_stderr, wilson_ci
-from galen.evals.runner import SampleResult
+from galen.evals.results import SampleResult, TaskScore
 from galen.evals.task import Task
-
-
-@dataclass
-class TaskScore:
-    task: str
-    version: str
-    metric: str
-    value: float
-    stderr: float
-    ci_low: float
-    ci_high: float
-    n: int
-    unparsed_rate: float
-    truncation_rate: float
-    mean_reasoning_tokens: float
-    mean_completion_tokens: float
-    extra: dict[str, float] = field(default_factory=dict)  # macro_f1, maj@k, ...
-    subgroups: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _by_item(results: list[SampleResult]) -> dict[str, list[SampleResult]]:

@@ -2,18 +2,23 @@
 
 One benchmark is one file under `evals/tasks/`, top to bottom: a docstring with the shape of a
 real item and a link to the official scorer, a loader (hub id + pinned revision, or a local
-file), and a factory registered with `@task` that returns a `Task`.
+file), and a factory registered with `@task` that returns a `Task`. A task carries everything
+that is particular to it (prompts, a custom answer extractor, its log-likelihood format), so
+the runner and the report hold no task-specific branch. `galen.evals.tasks.get_task` finds a
+registered task by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from galen.errors import BadRequest
+from galen.engine.endpoint import Answer
+from galen.evals.extract import NOTHING, Extraction, extract_answer
 
 AnswerKind = Literal["choice", "label"]
+LETTERS = "ABCDEFGHIJKLMNOP"  # option letters, in presentation order
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,9 @@ class Task:
         such format.
     metrics: names from `evals.metrics` ("accuracy", "macro_f1").
     subgroups: metadata keys to break scores down by.
+    extractors: preset -> how that preset's replies are read, where it is not the default
+        (MMLU-Pro's "lm-eval" preset reads "the answer is (X)" only); shown as "custom-extract".
+    files: the data files read, for the run folder's provenance.
     """
 
     name: str
@@ -74,10 +82,31 @@ class Task:
     metrics: tuple[str, ...] = ("accuracy",)
     subgroups: tuple[str, ...] = ()
     source: str = ""  # where the samples came from: hub id@revision or a file path, with its sha256
+    extractors: dict[str, Callable[[str, Sample], Extraction]] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
 
     def choices_for(self, sample: Sample) -> tuple[str, ...]:
         """The answers extraction may return for this sample."""
         return tuple(sample.options) if self.kind == "choice" else self.labels
+
+    def extract(self, answer: Answer, sample: Sample, preset: str) -> Extraction:
+        """Reasoning is already split off; a think block cut by max_tokens yields no answer."""
+        if answer.unclosed_reasoning:
+            return NOTHING
+        if custom := self.extractors.get(preset):
+            return custom(answer.content, sample)
+        return extract_answer(answer.content, self.kind, self.choices_for(sample))
+
+    def filter_name(self, preset: str, mode: str = "generate") -> str:
+        """How answers were read, as the results table names it."""
+        if mode == "loglik":
+            return "loglik"
+        if self.kind == "label":
+            return "label"
+        return "custom-extract" if preset in self.extractors else "galen-cascade"
+
+    def n_shot(self, preset: str) -> int:
+        return len(self.fewshot) if preset == "lm-eval" else 0
 
 
 TaskFactory = Callable[..., Task]
@@ -92,27 +121,3 @@ def task(name: str) -> Callable[[TaskFactory], TaskFactory]:
         return factory
 
     return register
-
-
-def get_task(name: str, **kwargs: Any) -> Task:
-    from galen.evals import tasks as _  # noqa: F401 - importing registers the tasks
-
-    try:
-        factory = TASKS[name]
-    except KeyError:
-        raise BadRequest("tasks", f"unknown task {name!r}; known: {', '.join(sorted(TASKS))}") from None
-    return factory(**kwargs)
-
-
-def load_tasks(
-    names: Sequence[str], sources: dict[str, str], limit: int | None, languages: Sequence[str] = ("en",)
-) -> list[Task]:
-    """Each named task (read from `sources[name]` if given); MMLU-ProX once per language."""
-    loaded = []
-    for name in names:
-        source = sources.get(name)
-        if name.startswith("mmlu_prox"):
-            loaded += [get_task(name, source=source, limit=limit, language=code) for code in languages]
-        else:
-            loaded.append(get_task(name, source=source, limit=limit))
-    return loaded

@@ -63,3 +63,13 @@ EMBEDDED: dict[str, Callable[[], Path]] = {
 # unchanged against `make serve`; it thinks by default like the card's model does.
 DEFAULT_ALIASES = ("EpistemeAI/Reasoning-Medical-27B",)
 DEFAULT_TEMPLATE = "chatml_think"
+
+# Where each embedded model comes from on the hub, and its licence: what a model card of a
+# model trained from it states (`galen.train.card`). tiny-qwen3.6 is galen's own random build
+# of the Qwen3.6 architecture (Apache-2.0, as Qwen3.6 is), with no hub original.
+ORIGINS: dict[str, tuple[str | None, str]] = {
+    "smollm2": ("HuggingFaceTB/SmolLM2-135M-Instruct", "apache-2.0"),
+    "smollm2-q4_1": ("HuggingFaceTB/SmolLM2-135M-Instruct", "apache-2.0"),
+    "gemma3-270m": ("google/gemma-3-270m", "gemma"),
+    "tiny-qwen3.6": (None, "apache-2.0"),
+}

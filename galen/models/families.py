@@ -9,14 +9,25 @@ from __future__ import annotations
 import re
 
 from galen.errors import BadRequest
-from galen.models.profile import ModelProfile, ThinkTags
+from galen.models.profile import ModelProfile, RopeScaling, ThinkTags
 
+# Qwen3.6's rope_parameters (config.json text_config), as its model card's YaRN example keeps them.
+QWEN3_6_ROPE = RopeScaling(
+    native_context=262_144,
+    parameters=(
+        ("mrope_interleaved", True),
+        ("mrope_section", (11, 11, 10)),
+        ("rope_theta", 10_000_000),
+        ("partial_rotary_factor", 0.25),
+    ),
+)
 QWEN3_6 = ModelProfile(
     family="qwen3.6",
     think=ThinkTags(),
     thinks_by_default=True,
     tool_format="qwen3_xml",
     template_file="qwen3_6.jinja",
+    rope=QWEN3_6_ROPE,
 )
 QWEN3 = ModelProfile(family="qwen3", think=ThinkTags(), thinks_by_default=True, tool_format="qwen3_json")
 GEMMA3 = ModelProfile(
@@ -27,6 +38,8 @@ GEMMA3 = ModelProfile(
     system_role=False,
     template_file="gemma3.jinja",
     thinking_preset="thinking-precise",
+    # Gemma-3-27B-MeditronFO's card decodes greedily (do_sample=False) when it does not think.
+    instruct_preset="greedy",
 )
 CHATML = ModelProfile(family="chatml", tool_format="qwen3_json")
 CHATML_THINK = ModelProfile(

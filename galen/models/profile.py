@@ -8,7 +8,7 @@ presets and capabilities. Adding a family means adding a profile in `families.py
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 ToolFormat = Literal["qwen3_json", "qwen3_xml"]
 
@@ -19,6 +19,29 @@ class ThinkTags:
 
     open: str = "<think>"
     close: str = "</think>"
+
+
+@dataclass(frozen=True)
+class RopeScaling:
+    """How a family's context window is stretched with YaRN on vLLM (`--hf-overrides`).
+
+    native_context: the trained window (`original_max_position_embeddings`). parameters: the
+    family's own `rope_parameters`, kept as they are; `rope_type` and `factor` are added.
+    config_key: where `rope_parameters` sit in config.json (None: at the top level).
+    """
+
+    native_context: int
+    parameters: tuple[tuple[str, Any], ...] = ()
+    config_key: str | None = "text_config"
+
+    def overrides(self, factor: float) -> dict[str, Any]:
+        rope = {
+            **dict(self.parameters),
+            "rope_type": "yarn",
+            "factor": factor,
+            "original_max_position_embeddings": self.native_context,
+        }
+        return {self.config_key: {"rope_parameters": rope}} if self.config_key else {"rope_parameters": rope}
 
 
 @dataclass(frozen=True)
@@ -34,6 +57,7 @@ class ModelProfile:
     template_file: a chat template shipped with galen (`models/templates/`), used when the
         weights carry none.
     thinking_preset / instruct_preset: default sampling presets with thinking on / off.
+    rope: how YaRN stretches the family's context on vLLM, or None where galen knows no setting.
     """
 
     family: str
@@ -44,6 +68,7 @@ class ModelProfile:
     template_file: str | None = None
     thinking_preset: str = "thinking-general"
     instruct_preset: str = "instruct"
+    rope: RopeScaling | None = None
 
     @property
     def supports_thinking(self) -> bool:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from galen.errors import ModelLoadError
 from galen.models.embedded import DEFAULT_MODEL, EMBEDDED
 from galen.models.families import detect_family, get_family
+from galen.models.generation import folder_defaults, gguf_defaults
 from galen.models.gguf_meta import read_gguf_metadata
 from galen.models.profile import ModelProfile
 
@@ -35,6 +36,8 @@ class ModelSource:
     vision: bool = False
     architecture: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The model's own sampling defaults (galen.models.generation), e.g. {"temperature": 0.0}.
+    generation: dict[str, Any] = field(default_factory=dict)
 
 
 def shipped_template(name: str) -> str:
@@ -66,16 +69,18 @@ def _finish(
 def from_gguf(path: Path, model_id: str | None, template: str | None, family: str | None) -> ModelSource:
     meta = read_gguf_metadata(path)
     arch = meta.get("general.architecture", "")
+    # `galen train export --gguf` records the family; a --chat-template given here decides instead.
     return _finish(
         "gguf",
         str(path),
         model_id or path.stem,
         template or meta.get("tokenizer.chat_template"),
-        family,
+        family or (None if template else meta.get("galen.family")),
         context_length=meta.get(f"{arch}.context_length"),
         bos_token=meta.get("tokenizer.ggml.bos_token"),
         eos_token=meta.get("tokenizer.ggml.eos_token"),
         architecture=arch,
+        generation=gguf_defaults(meta),
     )
 
 
@@ -109,6 +114,7 @@ def from_hf_folder(
         eos_token=_token_text(tok_config.get("eos_token")),
         vision="vision_config" in config,
         architecture=config.get("model_type"),
+        generation=folder_defaults(folder),
     )
 
 

@@ -43,6 +43,7 @@ def _chat_request(body: ChatCompletionRequest, state: ServerState) -> ChatReques
         preserve_thinking=preserve,
         template_kwargs=kwargs,
         thinking_budget=body.thinking_budget,
+        mm_processor_kwargs=body.mm_processor_kwargs,
     )
     request.sampling = state.sampling(body, state.chat.thinking_enabled(request))
     return request

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -9,13 +10,14 @@ from fastapi.responses import JSONResponse
 
 from galen import RESEARCH_NOTICE
 from galen.engine.chat import ChatRequest
+from galen.models.fingerprint import fingerprint
 from galen.serve.protocol import TokenizeRequest
 from galen.serve.state import ServerState
 
 router = APIRouter()
 
 
-def _card(state: ServerState, model_id: str) -> dict[str, Any]:
+def _card(state: ServerState, model_id: str, weights: dict[str, Any]) -> dict[str, Any]:
     chat, info = state.chat, state.chat.engine.info
     profile = chat.profile
     return {
@@ -30,10 +32,12 @@ def _card(state: ServerState, model_id: str) -> dict[str, Any]:
             "tools": profile.supports_tools,
             "tool_format": profile.tool_format,
             "vision": chat.source.vision,
+            "media": list(chat.media_kinds),  # what a chat message may carry besides text
             "context_length": info.context_length,
         },
         "family": profile.family,
         "engine": info.name,
+        "fingerprint": weights,  # galen.models.fingerprint: weights and template hashes, family
         "notice": RESEARCH_NOTICE,
     }
 
@@ -41,13 +45,15 @@ def _card(state: ServerState, model_id: str) -> dict[str, Any]:
 @router.get("/v1/models")
 async def list_models(request: Request) -> dict[str, Any]:
     state: ServerState = request.app.state.galen
-    return {"object": "list", "data": [_card(state, m) for m in state.model_ids]}
+    weights = await asyncio.to_thread(fingerprint, state.chat.source)  # hashed once, then cached
+    return {"object": "list", "data": [_card(state, m, weights) for m in state.model_ids]}
 
 
 @router.get("/v1/models/{model_id:path}")
 async def get_model(model_id: str, request: Request) -> dict[str, Any]:
     state: ServerState = request.app.state.galen
-    return _card(state, state.check_model(model_id))
+    weights = await asyncio.to_thread(fingerprint, state.chat.source)
+    return _card(state, state.check_model(model_id), weights)
 
 
 @router.get("/health")

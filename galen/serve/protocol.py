@@ -87,7 +87,7 @@ class ChatCompletionRequest(SamplingFields):
     thinking_budget: int | None = Field(default=None, ge=0)
     response_format: dict[str, Any] | None = None
     top_logprobs: int | None = None
-    mm_processor_kwargs: dict[str, Any] | None = None  # video sampling on vision models; ignored here
+    mm_processor_kwargs: dict[str, Any] | None = None  # video frame sampling on vision models
 
     @field_validator("response_format")
     @classmethod

@@ -15,20 +15,19 @@ one `RecipeError`. `launch_command` prints how a recipe is started.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import inspect
 import typing
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-if TYPE_CHECKING:
-    from galen.train.recipe import GRPORecipe, Recipe
-
-Problems = list[tuple[str, str]]
+from galen.config import NO_KEYS, Problems
+from galen.config import suggest as _suggest
+from galen.train.config import GRPORecipe, Recipe
 
 # TRL arguments that galen sets itself, and the recipe field that sets them instead.
 OWNED_BY_GALEN = {
@@ -86,12 +85,9 @@ RENAMED = {
 }
 
 
-def suggest(name: str, known: typing.Iterable[str]) -> str:
-    known = list(known)
-    if RENAMED.get(name) in known:
-        return f"; did you mean `{RENAMED[name]}`?"
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f"; did you mean `{close[0]}`?" if close else ""
+def suggest(name: str, known: Iterable[str]) -> str:
+    """ "; did you mean `x`?" for a misspelt key or one another tool names differently."""
+    return _suggest(name, known, RENAMED)
 
 
 def check_trl_args(stage: str, args: dict[str, Any]) -> tuple[dict[str, Any], Problems]:
@@ -272,6 +268,9 @@ def check_rewards(recipe: GRPORecipe) -> tuple[GRPORecipe, Problems]:
             continue
         params = inspect.signature(factory).parameters
         args = dict(spec.args)
+        if "api_key" in args:
+            problems.append((f"{where}.args.api_key", NO_KEYS))
+            continue
         if "max_tokens" in params and "max_tokens" not in args:  # the overlong penalty's limit
             args["max_tokens"] = trl_value(recipe, "max_completion_length")
         unknown = [k for k in args if k not in params]

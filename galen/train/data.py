@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from galen.errors import BadRequest
-from galen.evals.loading import sha256_file
+from galen.files import sha256_file
 from galen.models.profile import ThinkTags
 
 SAMPLE = "sample"

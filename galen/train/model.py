@@ -7,7 +7,7 @@ an embedded name, a GGUF file, a Hugging Face folder or hub id. Two extra cases:
   (`gguf_file=`, which de-quantizes every tensor), then saved as a plain safetensors folder in
   `$GALEN_CACHE/hf/`, so later runs load it in a second and checkpoints save normally.
 - A galen run folder stands for its merged result (`galen train export`), so a GRPO recipe can
-  start from an SFT run.
+  start from an SFT run (`galen.train.export.base_for_training` exports it, then locates it here).
 
 The chat template is the recipe's `model.chat_template` if set, else the model's own.
 """
@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from galen.errors import ModelLoadError
+from galen.files import cache_dir
 from galen.models.profile import ModelProfile
-from galen.models.requantize import cache_dir
 from galen.models.source import ModelSource, resolve
-from galen.train.recipe import ModelSpec, PeftSpec
+from galen.train.config import ModelSpec, PeftSpec
 
 # Unsloth takes module names, not PEFT's "all-linear".
 UNSLOTH_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -42,10 +42,6 @@ class Base:
 
     def describe(self) -> dict[str, Any]:
         return {"spec": self.spec, "folder": str(self.folder), "family": self.profile.family}
-
-
-def is_run_folder(path: str | Path) -> bool:
-    return (Path(path) / "run.json").is_file()
 
 
 def hf_folder_from_gguf(gguf: Path) -> Path:
@@ -81,22 +77,14 @@ def hf_folder_from_gguf(gguf: Path) -> Path:
     return target
 
 
-def prepare_base(spec: ModelSpec) -> Base:
-    """Locate the base (converting a GGUF, merging a run) without loading it for training."""
-    if is_run_folder(spec.base):
-        from galen.train.export import export_run
-
-        folder = export_run(Path(spec.base))
-        source = resolve(str(folder), chat_template=spec.chat_template, family=spec.family)
-    else:
-        source = resolve(
-            spec.base, chat_template=spec.chat_template, family=spec.family, revision=spec.revision
-        )
-        if source.kind == "remote":
-            raise ModelLoadError(f"model.base: {spec.base} is a server; training needs weights")
-        folder = (
-            hf_folder_from_gguf(Path(source.location)) if source.kind == "gguf" else Path(source.location)
-        )
+def prepare_base(spec: ModelSpec, exported: Path | None = None) -> Base:
+    """Locate the base (converting a GGUF) without loading it for training. `exported`: the folder
+    a run folder named in `spec.base` was exported to."""
+    where = str(exported) if exported else spec.base
+    source = resolve(where, chat_template=spec.chat_template, family=spec.family, revision=spec.revision)
+    if source.kind == "remote":
+        raise ModelLoadError(f"model.base: {spec.base} is a server; training needs weights")
+    folder = hf_folder_from_gguf(Path(source.location)) if source.kind == "gguf" else Path(source.location)
     return Base(spec.base, folder, source.chat_template, source.profile, source)
 
 

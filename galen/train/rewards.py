@@ -28,7 +28,7 @@ from typing import Any
 
 from galen.chat.parser import parse_output
 from galen.evals.extract import extract_choice, extract_label
-from galen.evals.tasks._common import LETTERS
+from galen.evals.task import LETTERS
 from galen.models.profile import ThinkTags
 
 RewardFunc = Callable[..., Any]
@@ -192,8 +192,10 @@ class RubricReward:
     "points": 5}, ...]`), else from `rubric` given here; a row with neither gets None. The
     reward is met points over positive points (negative points subtract), from
     `galen.evals.judges.healthbench`: one grader call per item, unparseable verdicts retried.
-    `judge` is the base URL of any OpenAI-compatible server (galen serve, vLLM) or a
-    `ModelClient`. TRL runs async rewards concurrently with the others. A failed judge call
+    `judge` is the base URL of any OpenAI-compatible server (galen serve, vLLM), reached through
+    galen's one client with the served model `model` and the key in the environment variable
+    `api_key_env` (a recipe names the variable, never the key, so no key reaches the run folder),
+    or a `ModelClient`. TRL runs async rewards concurrently with the others. A failed judge call
     skips its row (None) with a warning instead of ending the run.
     """
 
@@ -203,26 +205,25 @@ class RubricReward:
         self,
         judge: Any,
         model: str | None = None,
-        api_key: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
         rubric: list[dict[str, Any]] | None = None,
         max_tokens: int = 512,
         max_retries: int = 2,
         thinking: bool = True,
     ) -> None:
-        self.judge, self.model, self.api_key = judge, model, api_key
+        self.judge, self.model, self.api_key_env = judge, model, api_key_env
         self.rubric = rubric
         self.max_tokens, self.max_retries, self.thinking = max_tokens, max_retries, thinking
-        self._clients: dict[int, Any] = {}  # one client per event loop: HTTP pools belong to a loop
+        self._endpoint: Any = None  # connected on first use: checking a recipe reaches no server
 
     def _client(self) -> Any:
         if not isinstance(self.judge, str):
             return self.judge
-        loop = id(asyncio.get_running_loop())
-        if loop not in self._clients:
-            from galen.evals.clients import EndpointClient
+        if self._endpoint is None:
+            from galen.engine.endpoint import EndpointClient
 
-            self._clients = {loop: EndpointClient(self.judge, model=self.model, api_key=self.api_key)}
-        return self._clients[loop]
+            self._endpoint = EndpointClient(self.judge, self.model, api_key_env=self.api_key_env)
+        return self._endpoint
 
     async def _grade(self, prompt: Any, completion: Any, rubrics: Any) -> float | None:
         from galen.evals.clients import GenParams
@@ -299,23 +300,11 @@ def get_overlong_penalty(max_tokens: int, buffer: int = 64) -> RewardFunc:
     return functools.partial(overlong_penalty, max_tokens=max_tokens, buffer=buffer)
 
 
-def get_rubric_reward(
-    judge: str,
-    model: str | None = None,
-    api_key: str | None = None,
-    rubric: list[dict[str, Any]] | None = None,
-    max_tokens: int = 512,
-    max_retries: int = 2,
-    thinking: bool = True,
-) -> RewardFunc:
-    return RubricReward(judge, model, api_key, rubric, max_tokens, max_retries, thinking)
-
-
 REWARDS: dict[str, Callable[..., RewardFunc]] = {
     "answer": get_answer_reward,
     "think_format": get_think_format_reward,
     "overlong": get_overlong_penalty,
-    "rubric": get_rubric_reward,
+    "rubric": RubricReward,
 }
 
 

@@ -1,23 +1,18 @@
-"""The run folder, and the steps every stage shares: check, load, train (resuming), save.
+"""The steps every stage shares: check, load, train (resuming), save, record provenance.
 
-    runs/NAME/
-      recipe.yaml       the resolved recipe: every field, defaults filled in
-      run.json          status, base model, data file and manifest sha256, versions, resumes
-      metrics.jsonl     one line per logging step (TRL's metrics, plus galen's)
-      checkpoints/      TRL checkpoints (checkpoint-N), the newest resumed after a kill
-      final/            the LoRA adapter (or the full model) and tokenizer at the end
-      curves/*.png      loss, learning rate, reward, zero-advantage fraction, ...
-      export/           `galen train export RUN`: merged model for galen serve / galen eval
+The run folder's layout is in `run_folder.py`. Running the same recipe again continues from the
+newest checkpoint (`resume: true`); a finished run is left alone (a run written by an older galen
+gets its provenance.json then). A folder holding a run of a different recipe is refused, naming
+the fields that differ, except for the few that a continued run may change (`max_steps`, ...).
 
-Running the same recipe again continues from the newest checkpoint (`resume: true`); a finished
-run is left alone. A folder holding a run of a different recipe is refused, naming the fields
-that differ, except for the few that a continued run may change (`max_steps`, ...).
+provenance.json links the run to its inputs: the training file and the data build's manifest
+(with the build folder, when the data came from `galen data build`), and the base model (with
+the run folder it came from, when GRPO starts from an SFT run).
 """
 
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +23,13 @@ from rich.console import Console
 
 from galen import __version__
 from galen.errors import BadRequest
+from galen.files import weights_sha256
+from galen.provenance import PROVENANCE, FileRef, file_input, git_commit, write_provenance
 from galen.train.callbacks import CurvePlotter, MetricsLog, RichProgress, ZeroAdvantageMonitor, plot_curves
 from galen.train.checks import trl_config_class
 from galen.train.data import TrainingData, load_training_data
 from galen.train.recipe import Recipe, RecipeError, resolved_dict
+from galen.train.run_folder import RunFolder, is_run_folder
 
 # Fields a resumed run may change (and what `--set` is mostly for).
 CONTINUABLE = {
@@ -44,57 +42,6 @@ CONTINUABLE = {
     "threads",
     "description",
 }
-_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
-
-
-@dataclass
-class RunFolder:
-    path: Path
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.path / "checkpoints"
-
-    @property
-    def final(self) -> Path:
-        return self.path / "final"
-
-    @property
-    def metrics(self) -> Path:
-        return self.path / "metrics.jsonl"
-
-    @property
-    def curves(self) -> Path:
-        return self.path / "curves"
-
-    @property
-    def recipe_file(self) -> Path:
-        return self.path / "recipe.yaml"
-
-    @property
-    def info_file(self) -> Path:
-        return self.path / "run.json"
-
-    def last_checkpoint(self) -> Path | None:
-        """The newest complete checkpoint (one with trainer_state.json: a kill mid-save leaves none)."""
-        done = [
-            (int(m.group(1)), p)
-            for p in (self.checkpoints.iterdir() if self.checkpoints.is_dir() else [])
-            if (m := _CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()
-        ]
-        return max(done)[1] if done else None
-
-    def info(self) -> dict[str, Any]:
-        import json
-
-        return json.loads(self.info_file.read_text()) if self.info_file.is_file() else {}
-
-    def write_info(self, **updates: Any) -> None:
-        import json
-
-        info = {**self.info(), **updates}
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.info_file.write_text(json.dumps(info, indent=1, default=str) + "\n")
 
 
 def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -191,6 +138,42 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
+def data_inputs(data: TrainingData) -> list[FileRef]:
+    """The training file and its manifest, linked to the data build they came out of."""
+    build = data.manifest.parent if data.manifest else None
+    folder = str(build.resolve()) if build and (build / PROVENANCE).is_file() else None
+    found = [file_input("data", data.file, rows=len(data.rows), folder=folder)]
+    if data.manifest:
+        found.append(file_input("manifest", data.manifest, folder=folder))
+    return found
+
+
+def base_input(base: dict[str, Any]) -> FileRef:
+    """The base model as trained from (run.json's `base`): its weights hash, and the run folder it
+    came from when it is one."""
+    spec, folder = str(base.get("spec")), Path(str(base.get("folder")))
+    return FileRef(
+        role="base",
+        path=str(folder),
+        sha256=weights_sha256(folder) if folder.exists() else None,
+        folder=spec if is_run_folder(spec) else None,
+        fingerprint={"model": spec, "family": base.get("family"), "location": str(folder)},
+    )
+
+
+def write_run_provenance(run: RunFolder, recipe: Recipe, data: TrainingData) -> None:
+    """provenance.json of a finished run: recipe, data, base model; final weights and logs."""
+    info = run.info()
+    write_provenance(
+        run.path,
+        "train",
+        config=recipe._origin or {"recipe": "given in Python"},
+        resolved=resolved_dict(recipe),
+        inputs=[*data_inputs(data), base_input(info.get("base") or {})],
+        output_files=run.outputs(),
+    )
+
+
 def run_training(
     recipe: Recipe,
     make_trainer: Callable[[Setup], Any],
@@ -200,8 +183,8 @@ def run_training(
     monitor: ZeroAdvantageMonitor | None = None,
 ) -> RunResult:
     """Check data and folder, then load, train (resuming), save the final weights and curves."""
-    from galen.evals.report import git_commit
-    from galen.train.model import lora_config, prepare_base
+    from galen.train.export import base_for_training
+    from galen.train.model import lora_config
 
     console = console or Console(stderr=True)
     if recipe.threads:
@@ -214,11 +197,13 @@ def run_training(
         state = _global_step(checkpoint)
         if state >= recipe.trl.get("max_steps", -1) > 0:
             console.print(f"{run.path} is already finished (step {state}); nothing to do")
+            if not (run.path / PROVENANCE).is_file():  # a run written by an older galen
+                write_run_provenance(run, recipe, data)
             return RunResult(run.path, state, run.final, None, sorted(run.curves.glob("*.png")), None, True)
     args = make_args(recipe, run, extra_args or {})
     main = args.should_save  # the main process writes the run folder
     with args.main_process_first(desc="prepare the base model"):
-        base = prepare_base(recipe.model)
+        base = base_for_training(recipe.model)
     if main:
         run.path.mkdir(parents=True, exist_ok=True)
         if checkpoint is None:  # a fresh start: nothing of an attempt that never checkpointed counts
@@ -253,6 +238,7 @@ def run_training(
     mean = monitor.mean if monitor else None
     if main:
         run.write_info(status="finished", finished=_now(), global_step=step, zero_advantage_groups_mean=mean)
+        write_run_provenance(run, recipe, data)
     return RunResult(run.path, step, run.final, checkpoint, curves, mean)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from galen.data.record import Record
 from galen.data.sources.base import Adapter, Origin, Skip, choice_record, open_record, optional, text
 from galen.errors import BadRequest
-from galen.evals.tasks._common import LETTERS
+from galen.evals.task import LETTERS
 
 
 def _options(raw: Any, at: Origin) -> dict[str, str]:
@@ -64,12 +64,8 @@ def convert(row: dict[str, Any], at: Origin) -> Record:
     )
 
 
+FILES = ("*{split}*.csv", "*.csv", "*{split}*.jsonl", "*{split}*.json")
+HUB = "intronhealth/afrimedqa_v2"
 ADAPTER = Adapter(
-    name="afrimedqa",
-    description="AfriMed-QA v1/v2 (intronhealth CSV: question_type, answer_options, correct_answer)",
-    licence="CC-BY-NC-SA-4.0",
-    convert=convert,
-    sample="afrimedqa_v2.csv",
-    hub_id="intronhealth/afrimedqa_v2",
-    files=("*{split}*.csv", "*.csv", "*{split}*.jsonl", "*{split}*.json"),
+    "afrimedqa", convert, licence="CC-BY-NC-SA-4.0", sample="afrimedqa_v2.csv", hub=HUB, files=FILES
 )

@@ -22,10 +22,11 @@ from typing import Any
 
 from galen.data.record import Message, Record, TaskKind
 from galen.errors import BadRequest
-from galen.evals.loading import read_records, resolve_data, sha256_file
+from galen.evals.loading import read_records, resolve_data
 from galen.evals.task import Sample
-from galen.evals.tasks._common import galen_choice_prompt
+from galen.evals.tasks.common import galen_choice_prompt
 from galen.evals.tasks.pubmedqa import prompt as pubmedqa_prompt
+from galen.files import sha256_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -84,32 +85,45 @@ Converter = Callable[[dict[str, Any], Origin], Record]
 
 
 @dataclass(frozen=True)
-class Adapter:
-    """One upstream format.
+class Mirror:
+    """The galen eval task a source is the training side of: `splits` are the splits that task
+    evaluates on (stage 0 removes them); `global_ids`: upstream ids are unique across splits
+    (UUIDs, PubMed ids), so an id shared with a benchmark item is the same item."""
 
-    name: the recipe's `format`. licence: the upstream licence, recorded on every record unless the
-    recipe overrides it. sample: our bundled sample under data/samples/. hub_id, revision: the
-    Hugging Face dataset and pinned commit (None: unknown, so the recipe must give
-    hf://ID@COMMIT). files: glob patterns, tried in order, for a split's files in a folder or hub
-    snapshot; "{split}" and "{subset}" are filled in. subset: the default for "{subset}".
-    benchmark: the galen eval task this source is the training side of, and benchmark_splits the
-    splits that task evaluates on (stage 0 removes them). global_ids: upstream ids are unique
-    across splits (UUIDs, PubMed ids), so an id shared with a benchmark item is the same item.
+    task: str
+    splits: tuple[str, ...]
+    global_ids: bool = False
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """One upstream format (its module's docstring describes the rows).
+
+    name: the recipe's `format`. convert: one row -> a Record. licence: the upstream licence,
+    recorded on every record unless the recipe overrides it. sample: our bundled sample under
+    data/samples/. hub: the Hugging Face dataset, "OWNER/NAME@COMMIT" with the pinned commit
+    ("OWNER/NAME" alone: none is pinned, so the recipe must give hf://ID@COMMIT). files: glob
+    patterns, tried in order, for a split's files in a folder or hub snapshot; "{split}" and
+    "{subset}" are filled in. subset: the default for "{subset}". mirror: the eval task it mirrors.
     """
 
     name: str
-    description: str
-    licence: str
     convert: Converter
+    licence: str
     sample: str
-    hub_id: str | None = None
-    revision: str | None = None
+    hub: str | None = None
     files: tuple[str, ...] = ("*{split}*.jsonl", "*{split}*.parquet", "*{split}*.json", "*{split}*.csv")
     subset: str | None = None
     read: Callable[[Path], list[dict[str, Any]]] = field(default=lambda path: read_rows(path))
-    benchmark: str | None = None
-    benchmark_splits: tuple[str, ...] = ()
-    global_ids: bool = False
+    mirror: Mirror | None = None
+
+    @property
+    def hub_id(self) -> str | None:
+        return self.hub.partition("@")[0] if self.hub else None
+
+    @property
+    def revision(self) -> str | None:
+        return (self.hub.partition("@")[2] or None) if self.hub else None
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -174,18 +188,7 @@ def choice_record(
     """A multiple-choice item, prompted as galen eval's "galen" preset prompts it."""
     sample = Sample(id=str(source_id), question=question, answer=answer, options=options)
     prompt = galen_choice_prompt(sample)[0]["content"]
-    return at.record(
-        source_id,
-        "choice",
-        [
-            Message(role="user", content=prompt),
-            Message(role="assistant", content=answer_text(answer, explanation)),
-        ],
-        question=question,
-        options=options,
-        answer=answer,
-        metadata=metadata or {},
-    )
+    return _answered(at, source_id, "choice", prompt, explanation, sample, metadata, options=options)
 
 
 def label_record(
@@ -200,17 +203,27 @@ def label_record(
     """A yes / no / maybe item about a passage, prompted as galen eval prompts PubMedQA."""
     sample = Sample(id=str(source_id), question=question, answer=answer, context=context)
     prompt = pubmedqa_prompt(sample, "galen")[0]["content"]
+    return _answered(at, source_id, "label", prompt, explanation, sample, metadata, context=context)
+
+
+def _answered(
+    at: Origin,
+    source_id: Any,
+    kind: str,
+    prompt: str,
+    explanation: str | None,
+    sample: Sample,
+    metadata: dict[str, Any] | None,
+    **fields: Any,
+) -> Record:
+    """A labelled record: the prompt, then the gold answer (after its explanation, if any)."""
+    messages = [
+        Message(role="user", content=prompt),
+        Message(role="assistant", content=answer_text(sample.answer, explanation)),
+    ]
+    question, answer = sample.question, sample.answer
     return at.record(
-        source_id,
-        "label",
-        [
-            Message(role="user", content=prompt),
-            Message(role="assistant", content=answer_text(answer, explanation)),
-        ],
-        question=question,
-        context=context,
-        answer=answer,
-        metadata=metadata or {},
+        source_id, kind, messages, question=question, answer=answer, metadata=metadata or {}, **fields
     )
 
 

@@ -21,12 +21,8 @@ def convert(row: dict[str, Any], at: Origin) -> Record:
     return open_record(at, optional(row, "id", at), text(row, "question", at), None)
 
 
+FILES = ("all.csv", "*.csv", "data/*.parquet", "*.jsonl")
+HUB = "katielink/healthsearchqa"
 ADAPTER = Adapter(
-    name="healthsearchqa",
-    description="HealthSearchQA (katielink/healthsearchqa: id, question; no answers)",
-    licence="unknown",
-    convert=convert,
-    sample="healthsearchqa.csv",
-    hub_id="katielink/healthsearchqa",
-    files=("all.csv", "*.csv", "data/*.parquet", "*.jsonl"),
+    "healthsearchqa", convert, licence="unknown", sample="healthsearchqa.csv", hub=HUB, files=FILES
 )

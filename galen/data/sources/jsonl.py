@@ -20,7 +20,7 @@ from typing import Any
 from galen.data.record import LABELS, Record
 from galen.data.sources.base import Adapter, Origin, choice_record, label_record, open_record, optional, text
 from galen.errors import BadRequest
-from galen.evals.tasks._common import options_from_list
+from galen.evals.tasks.common import options_from_list
 
 
 def convert(row: dict[str, Any], at: Origin) -> Record:
@@ -42,10 +42,4 @@ def convert(row: dict[str, Any], at: Origin) -> Record:
     return open_record(at, source_id, question, optional(row, "response", at))
 
 
-ADAPTER = Adapter(
-    name="jsonl",
-    description="generic rows: question, options, answer, context, response, explanation",
-    licence="unspecified",
-    convert=convert,
-    sample="generic.jsonl",
-)
+ADAPTER = Adapter("jsonl", convert, licence="unspecified", sample="generic.jsonl")

@@ -26,12 +26,7 @@ def convert(row: dict[str, Any], at: Origin) -> Record:
     return open_record(at, optional(row, "questionid", at), question, optional(row, "answer", at), metadata)
 
 
+FILES = ("data/*.parquet", "*.parquet", "*{split}*.jsonl", "*.jsonl")
 ADAPTER = Adapter(
-    name="liveqa",
-    description="LiveQA TREC 2017 medical (truehealth/liveqa: subject, message, answer)",
-    licence="unknown",
-    convert=convert,
-    sample="liveqa.jsonl",
-    hub_id="truehealth/liveqa",
-    files=("data/*.parquet", "*.parquet", "*{split}*.jsonl", "*.jsonl"),
+    "liveqa", convert, licence="unknown", sample="liveqa.jsonl", hub="truehealth/liveqa", files=FILES
 )

@@ -21,7 +21,7 @@ from typing import Any
 from galen.data.record import Record
 from galen.data.sources.base import Adapter, Origin, Skip, choice_record, optional, text
 from galen.errors import BadRequest
-from galen.evals.tasks._common import LETTERS
+from galen.evals.task import LETTERS
 
 REVISION = "78b57699763e00e38acd550f28de24d8a65f1643"
 
@@ -50,18 +50,11 @@ def convert(row: dict[str, Any], at: Origin) -> Record:
     )
 
 
-ADAPTER = Adapter(
-    name="medexpqa",
-    description="MedExpQA (HiTZ/MedExpQA casimedicos jsonl; subset = language)",
-    licence="CC-BY-4.0",
-    convert=convert,
-    sample="medexpqa_train.en.jsonl",
-    hub_id="HiTZ/MedExpQA",
-    revision=REVISION,
-    files=(
-        "data/{subset}/{split}.{subset}.casimedicos*.jsonl",
-        "{split}.{subset}.casimedicos*.jsonl",
-        "*{split}*.jsonl",
-    ),
-    subset="en",
+FILES = (
+    "data/{subset}/{split}.{subset}.casimedicos*.jsonl",
+    "{split}.{subset}.casimedicos*.jsonl",
+    "*{split}*.jsonl",
 )
+HUB = f"HiTZ/MedExpQA@{REVISION}"
+SAMPLE = "medexpqa_train.en.jsonl"
+ADAPTER = Adapter("medexpqa", convert, licence="CC-BY-4.0", sample=SAMPLE, hub=HUB, files=FILES, subset="en")

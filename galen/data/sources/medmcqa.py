@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from galen.data.record import Record
-from galen.data.sources.base import Adapter, Origin, choice_record, optional
-from galen.evals.tasks._common import checked
+from galen.data.sources.base import Adapter, Mirror, Origin, choice_record, optional
+from galen.evals.tasks.common import checked
 from galen.evals.tasks.medmcqa import HUB_ID, NAME, REVISION, to_sample
 
 
@@ -29,16 +29,9 @@ def convert(row: dict[str, Any], at: Origin) -> Record:
     )
 
 
+FILES = ("**/{split}/*.parquet", "*{split}*.parquet", "*{split}*.jsonl", "*{split}*.json")
+HUB = f"{HUB_ID}@{REVISION}"
+MIRROR = Mirror(NAME, splits=("validation", "dev"), global_ids=True)
 ADAPTER = Adapter(
-    name="medmcqa",
-    description="MedMCQA (openlifescienceai/medmcqa: opa..opd, cop 0-3)",
-    licence="Apache-2.0",
-    convert=convert,
-    sample="medmcqa_train.jsonl",
-    hub_id=HUB_ID,
-    revision=REVISION,
-    files=("**/{split}/*.parquet", "*{split}*.parquet", "*{split}*.jsonl", "*{split}*.json"),
-    benchmark="medmcqa",
-    benchmark_splits=("validation", "dev"),
-    global_ids=True,
+    NAME, convert, licence="Apache-2.0", sample="medmcqa_train.jsonl", hub=HUB, files=FILES, mirror=MIRROR
 )

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from galen.data.record import Record
-from galen.data.sources.base import Adapter, Origin, choice_record
-from galen.evals.tasks._common import checked
+from galen.data.sources.base import Adapter, Mirror, Origin, choice_record
+from galen.evals.tasks.common import checked
 from galen.evals.tasks.medqa import HUB_ID, NAME, REVISION, to_sample
 
 
@@ -26,15 +26,9 @@ def convert(row: dict[str, Any], at: Origin) -> Record:
     )
 
 
+FILES = ("*{split}*.jsonl", "**/*{split}*.jsonl", "*{split}*.parquet")
+HUB = f"{HUB_ID}@{REVISION}"
+MIRROR = Mirror(NAME, splits=("test",))
 ADAPTER = Adapter(
-    name="medqa",
-    description="MedQA USMLE (jind11/MedQA jsonl or the -hf copy)",
-    licence="MIT",
-    convert=convert,
-    sample="medqa_train.jsonl",
-    hub_id=HUB_ID,
-    revision=REVISION,
-    files=("*{split}*.jsonl", "**/*{split}*.jsonl", "*{split}*.parquet"),
-    benchmark="medqa",
-    benchmark_splits=("test",),
+    NAME, convert, licence="MIT", sample="medqa_train.jsonl", hub=HUB, files=FILES, mirror=MIRROR
 )

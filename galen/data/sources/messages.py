@@ -68,10 +68,4 @@ def convert(row: dict[str, Any], at: Origin) -> Record:
     return chat_record(row, [to_message(t, at, k) for k, t in enumerate(turns)], at)
 
 
-ADAPTER = Adapter(
-    name="messages",
-    description="chat rows: messages [{role, content, reasoning_content?}], optional answer/options",
-    licence="unspecified",
-    convert=convert,
-    sample="messages.jsonl",
-)
+ADAPTER = Adapter("messages", convert, licence="unspecified", sample="messages.jsonl")

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from galen.data.record import Record
-from galen.data.sources.base import Adapter, Origin, label_record, optional, read_rows
+from galen.data.sources.base import Adapter, Mirror, Origin, label_record, optional, read_rows
 from galen.evals.loading import read_json
-from galen.evals.tasks.pubmedqa import HUB_ID, REVISION, to_sample
+from galen.evals.tasks.pubmedqa import HUB_ID, NAME, REVISION, to_sample
 
 
 def read(path: Path) -> list[dict[str, Any]]:
@@ -39,18 +39,11 @@ def convert(row: dict[str, Any], at: Origin) -> Record:
     return label_record(at, sample.id, sample.question, sample.context, sample.answer, explanation)
 
 
+FILES = ("ori_pqa*.json", "{subset}/{split}/*.parquet", "*{split}*.parquet", "*{split}*.jsonl")
+HUB = f"{HUB_ID}@{REVISION}"
+SUBSET = "pubmed_qa_labeled_fold0_source"
+MIRROR = Mirror(NAME, splits=("test",), global_ids=True)
+SAMPLE = "pubmedqa/ori_pqal.json"
 ADAPTER = Adapter(
-    name="pubmedqa",
-    description="PubMedQA PQA-L / PQA-A (ori_pqal.json, or rows with pmid)",
-    licence="MIT",
-    convert=convert,
-    sample="pubmedqa/ori_pqal.json",
-    hub_id=HUB_ID,
-    revision=REVISION,
-    files=("ori_pqa*.json", "{subset}/{split}/*.parquet", "*{split}*.parquet", "*{split}*.jsonl"),
-    subset="pubmed_qa_labeled_fold0_source",
-    read=read,
-    benchmark="pubmedqa",
-    benchmark_splits=("test",),
-    global_ids=True,
+    NAME, convert, licence="MIT", sample=SAMPLE, hub=HUB, files=FILES, subset=SUBSET, read=read, mirror=MIRROR
 )

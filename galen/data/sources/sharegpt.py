@@ -36,10 +36,4 @@ def convert(row: dict[str, Any], at: Origin) -> Record:
     return chat_record(row, [to_message(t, at, k) for k, t in enumerate(chat)], at)
 
 
-ADAPTER = Adapter(
-    name="sharegpt",
-    description="ShareGPT rows: conversations [{from: human|gpt|system, value}]",
-    licence="unspecified",
-    convert=convert,
-    sample="sharegpt.json",
-)
+ADAPTER = Adapter("sharegpt", convert, licence="unspecified", sample="sharegpt.json")

@@ -1,7 +1,7 @@
-"""What every LLM judge shares: one cached judge call, and reading a JSON object out of its reply.
+"""What every LLM judge shares: reading a JSON object out of its reply.
 
-A judge reply is only as reproducible as its cache: the key hashes the judge's fingerprint, the
-messages and the decoding settings, as the eval runner's keys do, so a rerun reads the same
+Judge calls go through the eval call cache (`galen.evals.cache.cached_chat`): the key hashes
+the judge's fingerprint, the messages and the decoding settings, so a rerun reads the same
 verdicts instead of asking again.
 """
 
@@ -9,28 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
 from typing import Any
-
-from galen.evals.cache import CallCache, cache_key
-from galen.evals.clients import Answer, GenParams, ModelClient
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 _OBJECT = re.compile(r"\{.*\}", re.DOTALL)
-
-
-async def cached_chat(
-    client: ModelClient, messages: list[dict[str, Any]], params: GenParams, cache: CallCache | None
-) -> Answer:
-    """`client.chat`, read from / written to `cache` when one is given."""
-    if cache is None:
-        return await client.chat(messages, params)
-    key = cache_key({"model": client.fingerprint, "messages": messages, "params": asdict(params)})
-    if (hit := cache.get(key)) is not None:
-        return Answer(**hit)
-    answer = await client.chat(messages, params)
-    cache.put(key, asdict(answer))
-    return answer
 
 
 def strip_fences(text: str) -> str:

@@ -36,10 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from galen.errors import BadRequest
-from galen.evals.cache import CallCache
-from galen.evals.clients import GenParams, ModelClient
-from galen.evals.judges.common import cached_chat, parse_json_object
+from galen.evals.cache import CallCache, cached_chat
+from galen.evals.clients import Answer, GenParams, ModelClient
+from galen.evals.judges.common import parse_json_object
 from galen.evals.metrics import bootstrap_std, mean
+from galen.files import cache_dir
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SAMPLE_PATH = SAMPLES / "healthbench.jsonl"
@@ -51,7 +52,13 @@ OFFICIAL_URLS = {
     "consensus": "https://openaipublic.blob.core.windows.net/simple-evals/healthbench/consensus_2025-05-09-20-00-46.jsonl",
 }
 SUBSET_SAMPLES = {"all": SAMPLE_PATH, "hard": SAMPLES / "healthbench_hard.jsonl", "consensus": SAMPLE_PATH}
-GRADER_PARAMS = GenParams(max_tokens=2048, temperature=0.0)  # simple-evals' grader: max_tokens=2048
+GRADER_PARAMS = GenParams(max_tokens=2048, temperature=0.0)  # any grader: greedy, reproducible
+# simple-evals' own grader (simple_evals.py: ChatCompletionSampler(model="gpt-4.1-2025-04-14",
+# system_message=OPENAI_SYSTEM_MESSAGE_API, max_tokens=2048) at the sampler's default temperature
+# 0.5): used when the grader is OpenAI's API, so a score is comparable with published ones.
+REFERENCE_GRADER_MODEL = "gpt-4.1-2025-04-14"
+REFERENCE_GRADER_SYSTEM = "You are a helpful assistant."
+REFERENCE_GRADER_PARAMS = GenParams(max_tokens=2048, temperature=0.5)
 N_BOOTSTRAP = 1000
 
 # Verbatim from openai/simple-evals healthbench_eval.py (MIT), typos included: the grader saw this.
@@ -216,8 +223,6 @@ def download(url: str) -> Path:
     """Fetch `url` once into the galen cache (atomically: a killed download leaves no file)."""
     import httpx
 
-    from galen.models.requantize import cache_dir
-
     target = cache_dir() / "healthbench" / url.rsplit("/", 1)[-1]
     if target.exists():
         return target
@@ -285,25 +290,6 @@ def parse_grade(text: str) -> dict[str, Any] | None:
     return parsed
 
 
-async def grade_item(
-    conversation: str,
-    item: RubricItem,
-    grader: ModelClient,
-    cache: CallCache | None,
-    max_retries: int = 3,
-    params: GenParams = GRADER_PARAMS,
-) -> ItemGrade:
-    """Ask until the reply parses, at most `max_retries` times; then not met, and flagged."""
-    messages = grader_messages(conversation, item)
-    last = ""
-    for attempt in range(max_retries):
-        answer = await cached_chat(grader, messages, replace(params, seed=params.seed + attempt), cache)
-        last = answer.content
-        if (parsed := parse_grade(last)) is not None:
-            return ItemGrade(parsed["criteria_met"], str(parsed.get("explanation", "")), True, attempt + 1)
-    return ItemGrade(False, f"unparseable grader output: {last[:200]!r}", False, max_retries)
-
-
 async def grade_example(
     example: HealthBenchExample,
     completion: str,
@@ -312,11 +298,22 @@ async def grade_example(
     max_retries: int = 3,
     params: GenParams = GRADER_PARAMS,
 ) -> ExampleGrade:
-    """Grade a completion against every rubric item of its example, one grader call per item."""
+    """Grade a completion against every rubric item of its example, one grader call per item;
+    each item is asked until the reply parses, at most `max_retries` times, then not met, flagged."""
     conversation = render_conversation(example.prompt, completion)
-    items = await asyncio.gather(
-        *(grade_item(conversation, item, grader, cache, max_retries, params) for item in example.rubrics)
-    )
+
+    async def grade_item(item: RubricItem) -> ItemGrade:
+        messages, last = grader_messages(conversation, item), ""
+        for attempt in range(max_retries):
+            answer = await cached_chat(grader, messages, replace(params, seed=params.seed + attempt), cache)
+            last = answer.content
+            if (parsed := parse_grade(last)) is not None:
+                return ItemGrade(
+                    parsed["criteria_met"], str(parsed.get("explanation", "")), True, attempt + 1
+                )
+        return ItemGrade(False, f"unparseable grader output: {last[:200]!r}", False, max_retries)
+
+    items = await asyncio.gather(*(grade_item(item) for item in example.rubrics))
     return ExampleGrade(example, completion, list(items))
 
 
@@ -368,15 +365,35 @@ async def grade_all(
 
 
 async def run_healthbench(
-    examples: list[HealthBenchExample],
-    model: ModelClient,
-    grader: ModelClient,
-    params: GenParams,
-    cache: CallCache | None = None,
-    grader_params: GenParams = GRADER_PARAMS,
-    max_retries: int = 3,
-    concurrency: int = 4,
+    examples: list[HealthBenchExample], model: ModelClient, grader: ModelClient, *args: Any, **kwargs: Any
 ) -> HealthBenchScore:
-    """Grade every example (`grade_all`) and aggregate the scores."""
-    grades = await grade_all(examples, model, grader, params, cache, grader_params, max_retries, concurrency)
-    return aggregate(grades)
+    """Grade every example (`grade_all`, which takes the same arguments) and aggregate the scores."""
+    return aggregate(await grade_all(examples, model, grader, *args, **kwargs))
+
+
+@dataclass(frozen=True)
+class SystemPrompted:
+    """A grader that is sent `system` before every prompt, as simple-evals' sampler sends its
+    system message; the system message is part of its fingerprint (and so of the cache key)."""
+
+    client: ModelClient
+    system: str
+
+    @property
+    def fingerprint(self) -> dict[str, Any]:
+        return {**self.client.fingerprint, "system": self.system}
+
+    async def chat(self, messages: list[dict[str, Any]], params: GenParams) -> Answer:
+        return await self.client.chat([{"role": "system", "content": self.system}, *messages], params)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def reference_grader(grader: ModelClient, max_tokens: int | None = None) -> tuple[ModelClient, GenParams]:
+    """simple-evals' grader settings around `grader` (OpenAI's API): its system message and
+    decoding settings (`max_tokens` overrides its 2048)."""
+    params = REFERENCE_GRADER_PARAMS
+    if max_tokens is not None:
+        params = replace(params, max_tokens=max_tokens)
+    return SystemPrompted(grader, REFERENCE_GRADER_SYSTEM), params

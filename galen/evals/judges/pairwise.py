@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from galen.evals.cache import CallCache
+from galen.evals.cache import CallCache, cached_chat
 from galen.evals.clients import GenParams, ModelClient
-from galen.evals.judges.common import cached_chat, parse_json_object
+from galen.evals.judges.common import parse_json_object
 from galen.evals.metrics import WinRate, win_rate
 
 VIGNETTES_PATH = Path(__file__).resolve().parents[1] / "samples" / "vignettes.jsonl"

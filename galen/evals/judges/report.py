@@ -3,33 +3,49 @@
 `galen eval healthbench` writes `healthbench_<subset>.json` (config, model and grader
 fingerprints, data hash, score, tag scores) and `grades_healthbench_<subset>.jsonl` (each
 completion with each rubric item's verdict); `galen eval pairwise` writes `pairwise.json` and
-`judgements.jsonl`. Both keep their model calls in `cache/calls.jsonl`, so a rerun resumes.
+`judgements.jsonl`. Both keep their model calls in `cache/calls.jsonl`, so a rerun resumes, and
+both write `provenance.json` (`galen.provenance`): the data file and every model's fingerprint.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from galen import RESEARCH_NOTICE, __version__
+from galen import RESEARCH_NOTICE
 from galen.evals.judges.healthbench import ExampleGrade, HealthBenchScore
 from galen.evals.judges.pairwise import PairwiseResult
-from galen.evals.loading import sha256_file
-from galen.evals.report import git_commit
+from galen.files import sha256_file
+from galen.models.fingerprint import model_input
+from galen.provenance import file_input, stamp, write_provenance
+
+STAMP_KEYS = ("galen_version", "git_commit", "created")
 
 
 def header(config: dict[str, Any], data: Path) -> dict[str, Any]:
     return {
-        "galen_version": __version__,
-        "git_commit": git_commit(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **stamp(),
         "notice": RESEARCH_NOTICE,
         "config": config,
         "data": {"path": str(data), "sha256": sha256_file(data)},
     }
+
+
+def write_judged_provenance(output: Path, kind: str, head: dict[str, Any], files: list[Path]) -> None:
+    """provenance.json of a judged run: the data file and each model's fingerprint by role."""
+    config = head["config"]
+    models = [model_input(fp, role) for role, fp in config.get("fingerprints", {}).items()]
+    write_provenance(
+        output,
+        kind,
+        config={k: v for k, v in config.items() if k != "fingerprints"},
+        resolved=config,
+        inputs=[file_input("data", head["data"]["path"]), *models],
+        output_files=files,
+        header={k: head[k] for k in STAMP_KEYS},
+    )
 
 
 def grade_row(grade: ExampleGrade) -> dict[str, Any]:
@@ -50,11 +66,13 @@ def write_healthbench(
     output: Path, subset: str, head: dict[str, Any], score: HealthBenchScore, grades: list[ExampleGrade]
 ) -> Path:
     output.mkdir(parents=True, exist_ok=True)
-    with (output / f"grades_healthbench_{subset}.jsonl").open("w", encoding="utf-8") as f:
+    grades_file = output / f"grades_healthbench_{subset}.jsonl"
+    with grades_file.open("w", encoding="utf-8") as f:
         for grade in grades:
             f.write(json.dumps(grade_row(grade), ensure_ascii=False) + "\n")
     path = output / f"healthbench_{subset}.json"
     path.write_text(json.dumps({**head, "score": asdict(score)}, indent=2, ensure_ascii=False) + "\n")
+    write_judged_provenance(output, "healthbench", head, [path, grades_file])
     return path
 
 
@@ -71,4 +89,5 @@ def write_pairwise(output: Path, head: dict[str, Any], result: PairwiseResult) -
     }
     path = output / "pairwise.json"
     path.write_text(json.dumps({**head, **summary}, indent=2, ensure_ascii=False) + "\n")
+    write_judged_provenance(output, "pairwise", head, [path, output / "judgements.jsonl"])
     return path

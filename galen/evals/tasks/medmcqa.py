@@ -22,18 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from galen.evals.loading import load_file_rows, take
-from galen.evals.task import ChoiceQuery, Sample, Task, task
-from galen.evals.tasks._common import (
-    LETTERS,
-    Messages,
-    bad_row,
-    checked,
-    choice_query,
-    galen_choice_prompt,
-    unknown_preset,
-    user,
-)
+from galen.evals.loading import FileSplit
+from galen.evals.task import LETTERS, Sample, Task, task
+from galen.evals.tasks.common import bad_row, choice_presets, choice_task, lm_eval_question
 
 NAME = "medmcqa"
 VERSION = "1"
@@ -51,6 +42,7 @@ FOLDER_FILES = (
     "test.jsonl",
     "*.jsonl",
 )
+SPLIT = FileSplit(NAME, "medmcqa.jsonl", HUB_ID, REVISION, HUB_FILES, FOLDER_FILES, DEV_ROWS)
 METADATA = ("subject_name", "topic_name", "choice_type")
 
 
@@ -91,18 +83,8 @@ def to_sample(row: dict[str, Any], line: int) -> Sample:
     )
 
 
-def prompt(sample: Sample, preset: str) -> Messages:
-    if preset == "galen":
-        return galen_choice_prompt(sample)
-    if preset == "lm-eval":  # lm_eval/tasks/medmcqa/utils_medmcqa.py doc_to_text
-        options = "".join(f"{k}. {v}\n" for k, v in sample.options.items())
-        return user(f"Question: {sample.question}\nChoices:\n{options}Answer:")
-    raise unknown_preset(preset)
-
-
-def loglik(sample: Sample) -> ChoiceQuery:
-    """lm-eval's medmcqa: the same text, then " A" .. " D"."""
-    return choice_query(prompt(sample, "lm-eval")[0]["content"], sample)
+# lm-eval's medmcqa wording (lm_eval/tasks/medmcqa/utils_medmcqa.py doc_to_text)
+prompt, loglik = choice_presets(lm_eval_question("Choices:\n"))
 
 
 @task(NAME)
@@ -114,23 +96,6 @@ def medmcqa(source: str | None = None, limit: int | None = None, seed: int = 0) 
     limit: the first N items in file order. seed: unused (nothing is shuffled); accepted so every
         task factory takes the same arguments.
     """
-    rows, source_text = load_file_rows(
-        source,
-        "medmcqa.jsonl",
-        task=NAME,
-        hub_id=HUB_ID,
-        revision=REVISION,
-        hub_files=HUB_FILES,
-        folder_files=FOLDER_FILES,
-        expected_rows=DEV_ROWS,
-    )
-    samples = [checked(NAME, to_sample(row, i)) for i, row in enumerate(take(rows, limit))]
-    return Task(
-        name=NAME,
-        version=VERSION,
-        samples=samples,
-        prompt=prompt,
-        loglik=loglik,
-        subgroups=("subject_name",),
-        source=source_text,
+    return choice_task(
+        SPLIT, VERSION, source, limit, to_sample, prompt=prompt, loglik=loglik, subgroups=("subject_name",)
     )

@@ -23,18 +23,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from galen.evals.loading import load_file_rows, take
-from galen.evals.task import ChoiceQuery, Sample, Task, task
-from galen.evals.tasks._common import (
-    LETTERS,
-    Messages,
-    bad_row,
-    checked,
-    choice_query,
-    galen_choice_prompt,
-    unknown_preset,
-    user,
-)
+from galen.evals.loading import FileSplit
+from galen.evals.task import LETTERS, Sample, Task, task
+from galen.evals.tasks.common import bad_row, choice_presets, choice_task, lm_eval_question
 
 NAME = "medqa"
 VERSION = "1"
@@ -43,6 +34,7 @@ REVISION = "0fb93dd23a7339b6dcd27e241cb9b5eca62d4d18"
 HUB_FILES = ("phrases_no_exclude_test.jsonl",)
 TEST_ROWS = 1273
 FOLDER_FILES = ("test.jsonl", "phrases_no_exclude_test.jsonl", "test.json", "*test*.jsonl", "*test*.parquet")
+SPLIT = FileSplit(NAME, "medqa.jsonl", HUB_ID, REVISION, HUB_FILES, FOLDER_FILES, TEST_ROWS)
 
 
 def to_sample(row: dict[str, Any], line: int) -> Sample:
@@ -65,18 +57,8 @@ def to_sample(row: dict[str, Any], line: int) -> Sample:
     )
 
 
-def prompt(sample: Sample, preset: str) -> Messages:
-    if preset == "galen":
-        return galen_choice_prompt(sample)
-    if preset == "lm-eval":  # lm_eval/tasks/medqa/preprocess_medqa.py doc_to_text
-        options = "".join(f"{k}. {v}\n" for k, v in sample.options.items())
-        return user(f"Question: {sample.question}\n{options}Answer:")
-    raise unknown_preset(preset)
-
-
-def loglik(sample: Sample) -> ChoiceQuery:
-    """lm-eval's medqa_4options: the same text, then " A" .. " D"."""
-    return choice_query(prompt(sample, "lm-eval")[0]["content"], sample)
+# lm-eval's medqa_4options wording (lm_eval/tasks/medqa/preprocess_medqa.py doc_to_text)
+prompt, loglik = choice_presets(lm_eval_question())
 
 
 @task(NAME)
@@ -88,23 +70,6 @@ def medqa(source: str | None = None, limit: int | None = None, seed: int = 0) ->
     limit: the first N items in file order. seed: unused (nothing is shuffled); accepted so every
         task factory takes the same arguments.
     """
-    rows, source_text = load_file_rows(
-        source,
-        "medqa.jsonl",
-        task=NAME,
-        hub_id=HUB_ID,
-        revision=REVISION,
-        hub_files=HUB_FILES,
-        folder_files=FOLDER_FILES,
-        expected_rows=TEST_ROWS,
-    )
-    samples = [checked(NAME, to_sample(row, i)) for i, row in enumerate(take(rows, limit))]
-    return Task(
-        name=NAME,
-        version=VERSION,
-        samples=samples,
-        prompt=prompt,
-        loglik=loglik,
-        subgroups=("meta_info",),
-        source=source_text,
+    return choice_task(
+        SPLIT, VERSION, source, limit, to_sample, prompt=prompt, loglik=loglik, subgroups=("meta_info",)
     )

@@ -24,16 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from galen.evals.loading import load_file_rows, take
-from galen.evals.task import ChoiceQuery, Sample, Task, task
-from galen.evals.tasks._common import (
-    Messages,
-    bad_row,
-    checked,
-    choice_query,
-    galen_choice_prompt,
-    unknown_preset,
-)
+from galen.evals.loading import FileSplit
+from galen.evals.task import Sample, Task, task
+from galen.evals.tasks.common import Messages, bad_row, choice_presets, choice_task
 
 NAME = "medxpertqa"
 VERSION = "1"
@@ -42,6 +35,7 @@ REVISION = "f4e6fe7e5a9e13d6c97d7aa2b91cdd8b80c9cc61"
 HUB_FILES = ("Text/test.jsonl",)
 TEST_ROWS = 2450
 FOLDER_FILES = ("Text/test.jsonl", "test.jsonl", "*.jsonl", "**/test/*.parquet")
+SPLIT = FileSplit(NAME, "medxpertqa.jsonl", HUB_ID, REVISION, HUB_FILES, FOLDER_FILES, TEST_ROWS)
 METADATA = ("medical_task", "body_system", "question_type")
 SYSTEM = "You are a helpful medical assistant."
 
@@ -69,22 +63,15 @@ def to_sample(row: dict[str, Any], line: int) -> Sample:
     )
 
 
-def prompt(sample: Sample, preset: str) -> Messages:
-    if preset == "galen":
-        return galen_choice_prompt(sample)
-    if preset == "lm-eval":  # no lm-eval task: the authors' zero-shot answer-only prompt
-        first, last = next(iter(sample.options)), list(sample.options)[-1]
-        choices = " ".join(f"({k}) {v}" for k, v in sample.options.items())
-        text = (
-            f"Q: {sample.question}\nAnswer Choices: {choices}\nA: Among {first} through {last}, the answer is"
-        )
-        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
-    raise unknown_preset(preset)
+def lm_eval_prompt(sample: Sample) -> Messages:
+    """No lm-eval task exists: the authors' zero-shot answer-only prompt ("... the answer is")."""
+    first, last = next(iter(sample.options)), list(sample.options)[-1]
+    choices = " ".join(f"({k}) {v}" for k, v in sample.options.items())
+    text = f"Q: {sample.question}\nAnswer Choices: {choices}\nA: Among {first} through {last}, the answer is"
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
 
 
-def loglik(sample: Sample) -> ChoiceQuery:
-    """The authors' answer-only prompt ("... the answer is"), then " A" .. " J" (no lm-eval task)."""
-    return choice_query(prompt(sample, "lm-eval")[-1]["content"], sample)
+prompt, loglik = choice_presets(lm_eval_prompt)
 
 
 @task(NAME)
@@ -96,23 +83,7 @@ def medxpertqa(source: str | None = None, limit: int | None = None, seed: int = 
         in file order. seed: unused (nothing is shuffled); accepted so every task factory takes the
         same arguments.
     """
-    rows, source_text = load_file_rows(
-        source,
-        "medxpertqa.jsonl",
-        task=NAME,
-        hub_id=HUB_ID,
-        revision=REVISION,
-        hub_files=HUB_FILES,
-        folder_files=FOLDER_FILES,
-        expected_rows=TEST_ROWS,
-    )
-    samples = [checked(NAME, to_sample(row, i)) for i, row in enumerate(take(rows, limit))]
-    return Task(
-        name=NAME,
-        version=VERSION,
-        samples=samples,
-        prompt=prompt,
-        loglik=loglik,
-        subgroups=("question_type", "body_system"),
-        source=source_text,
+    subgroups = ("question_type", "body_system")
+    return choice_task(
+        SPLIT, VERSION, source, limit, to_sample, prompt=prompt, loglik=loglik, subgroups=subgroups
     )

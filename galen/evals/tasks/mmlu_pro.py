@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from galen.errors import BadRequest
+from galen.evals.extract import Extraction, extract_mmlu_pro
 from galen.evals.loading import check_count, find_one, read_records, resolve_data, take
 from galen.evals.task import ChoiceQuery, Sample, Task, task
-from galen.evals.tasks._common import (
+from galen.evals.tasks.common import (
     LETTERS,
     Messages,
     bad_row,
@@ -124,7 +125,12 @@ def make_loglik(subject: str, fewshot: list[Sample]) -> Callable[[Sample], Choic
     return loglik
 
 
-def make_prompt(subject: str, fewshot: list[Sample]) -> Callable[[Sample, str], Messages]:
+def make_prompt(
+    header: str, fewshot: list[Sample], words: CotWords = ENGLISH, what: str = "MMLU-Pro"
+) -> Callable[[Sample, str], Messages]:
+    """The "galen" preset, or lm-eval's 5-shot CoT prompt: `header` (the description line), the
+    exemplars, then the query, in `words`' language. `what` names the exemplars in an error."""
+
     def prompt(sample: Sample, preset: str) -> Messages:
         if preset == "galen":
             return galen_choice_prompt(sample)
@@ -132,14 +138,19 @@ def make_prompt(subject: str, fewshot: list[Sample]) -> Callable[[Sample, str], 
             if len(fewshot) < NUM_FEWSHOT:
                 raise BadRequest(
                     "preset",
-                    f"lm-eval's MMLU-Pro prompt is {NUM_FEWSHOT}-shot but only {len(fewshot)} "
-                    f"{subject} validation exemplars were found next to the test file",
+                    f"lm-eval's {what} prompt is {NUM_FEWSHOT}-shot but only {len(fewshot)} "
+                    "validation exemplars were found next to the test file",
                 )
-            shots = "".join(cot_example(s, with_answer=True) for s in fewshot)
-            return user(f"{description(subject)}\n{shots}{cot_example(sample, with_answer=False)}")
+            shots = "".join(cot_example(s, with_answer=True, words=words) for s in fewshot)
+            return user(f"{header}\n{shots}{cot_example(sample, with_answer=False, words=words)}")
         raise unknown_preset(preset)
 
     return prompt
+
+
+def lm_eval_extract(text: str, sample: Sample) -> Extraction:
+    """lm-eval's "custom-extract" filter for MMLU-Pro (`extract_mmlu_pro`)."""
+    return extract_mmlu_pro(text, tuple(sample.options))
 
 
 def split_files(path: Path, task_name: str) -> tuple[Path, Path | None]:
@@ -163,15 +174,18 @@ def load(category: str, source: str | None, limit: int | None) -> Task:
         raise BadRequest("source", f"{name}: no rows with category {category!r} in {test}")
     val_rows = [r for r in read_records(validation) if r.get("category") == category] if validation else []
     fewshot = [to_sample(row, name) for row in val_rows[:NUM_FEWSHOT]]
+    files = [test, *([validation] if validation else [])]
     return Task(
         name=name,
         version=VERSION,
         samples=[to_sample(row, name) for row in take(rows, limit)],
-        prompt=make_prompt(category, fewshot),
+        prompt=make_prompt(description(category), fewshot, what=f"MMLU-Pro {category}"),
         loglik=make_loglik(category, fewshot),
         fewshot=fewshot,
         subgroups=("src",),
-        source=where.describe([test, *([validation] if validation else [])]),
+        source=where.describe(files),
+        extractors={"lm-eval": lm_eval_extract},
+        files=tuple(str(f) for f in files),
     )
 
 

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from galen.errors import BadRequest
+from galen.evals.extract import NOTHING, Extraction
 from galen.evals.loading import read_records, resolve_data, take
 from galen.evals.task import Sample, Task, task
-from galen.evals.tasks._common import Messages, galen_choice_prompt, unknown_preset, user
-from galen.evals.tasks.mmlu_pro import NUM_FEWSHOT, TEST_FILES, CotWords, cot_example, split_files, to_sample
+from galen.evals.tasks.mmlu_pro import NUM_FEWSHOT, TEST_FILES, CotWords, make_prompt, split_files, to_sample
 
 VERSION = "1"
 HUB_ID = "li-lab/MMLU-ProX"
@@ -160,25 +160,17 @@ def answer_pattern(language: str) -> re.Pattern[str]:
     return re.compile(re.escape(before) + r"\(?([ABCDEFGHIJ])\)?" + re.escape(after))
 
 
-def make_prompt(language: str, fewshot: list[Sample]) -> Callable[[Sample, str], Messages]:
-    lang_words = words(language)
+def lm_eval_extract(language: str) -> Callable[[str, Sample], Extraction]:
+    """lm-eval's per-language custom-extract for MMLU-ProX: its regex, first match wins."""
+    pattern = answer_pattern(language)
 
-    def prompt(sample: Sample, preset: str) -> Messages:
-        if preset == "galen":
-            return galen_choice_prompt(sample)
-        if preset == "lm-eval":
-            if len(fewshot) < NUM_FEWSHOT:
-                raise BadRequest(
-                    "preset",
-                    f"lm-eval's MMLU-ProX prompt is {NUM_FEWSHOT}-shot but only {len(fewshot)} {language} "
-                    "biology validation exemplars were found",
-                )
-            shots = "".join(cot_example(s, with_answer=True, words=lang_words) for s in fewshot)
-            query = cot_example(sample, with_answer=False, words=lang_words)
-            return user(f"{description(language)}\n{shots}{query}")
-        raise unknown_preset(preset)
+    def extract(text: str, sample: Sample) -> Extraction:
+        match = pattern.search(text)
+        if match is None or match.group(1) not in sample.options:
+            return NOTHING
+        return Extraction(match.group(1), "custom_extract", match.span(1))
 
-    return prompt
+    return extract
 
 
 def language_folder(path: Path, language: str, name: str) -> Path:
@@ -229,12 +221,15 @@ def mmlu_prox_biology(
         _sample(r, name, language) for r in (_rows(validation, language) if validation else [])[:NUM_FEWSHOT]
     ]
     samples = [_sample(r, name, language) for r in take(rows, limit)]
+    files = [test, *([validation] if validation else [])]
     return Task(
         name=name,
         version=VERSION,
         samples=samples,
-        prompt=make_prompt(language, fewshot),
+        prompt=make_prompt(description(language), fewshot, words(language), f"MMLU-ProX {language}"),
         fewshot=fewshot,
         subgroups=("src",),
-        source=where.describe([test, *([validation] if validation else [])]),
+        source=where.describe(files),
+        extractors={"lm-eval": lm_eval_extract(language)},
+        files=tuple(str(f) for f in files),
     )

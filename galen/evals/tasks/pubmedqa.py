@@ -35,7 +35,7 @@ from galen.evals.loading import (
     take,
 )
 from galen.evals.task import ChoiceQuery, Sample, Task, task
-from galen.evals.tasks._common import Messages, bad_row, choice_query, unknown_preset, user
+from galen.evals.tasks.common import Messages, bad_row, choice_query, unknown_preset, user
 
 NAME = "pubmedqa"
 VERSION = "1"
@@ -137,4 +137,5 @@ def pubmedqa(source: str | None = None, limit: int | None = None, seed: int = 0)
         metrics=("accuracy", "macro_f1"),
         subgroups=("final_decision",),
         source=where.describe(files),
+        files=tuple(str(f) for f in files),
     )

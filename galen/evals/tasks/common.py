@@ -1,15 +1,17 @@
-"""What the task files share: presets, the card's answer instruction, lettered options, row checks."""
+"""What the task files share: presets, the card's answer instruction, lettered options, row checks,
+and building a multiple-choice task from a one-file split."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from galen.errors import BadRequest
-from galen.evals.task import ChoiceQuery, Sample
+from galen.evals.loading import FileSplit, load_split, take
+from galen.evals.task import LETTERS, ChoiceQuery, Sample, Task
 
 PRESETS = ("galen", "lm-eval")
-LETTERS = "ABCDEFGHIJKLMNOP"
 
 # The model cards' multiple-choice instruction, word for word (Reasoning-Medical-27B, "Best Practices").
 CHOICE_INSTRUCTION = (
@@ -58,9 +60,56 @@ def checked(task: str, sample: Sample) -> Sample:
     return sample
 
 
+def lm_eval_question(header: str = "") -> Callable[[Sample], Messages]:
+    """lm-eval's wording for MedQA and MedMCQA: "Question: ...", then `header` (MedMCQA's
+    "Choices:"), the options as "A. text" one per line, and "Answer:"."""
+
+    def prompt(sample: Sample) -> Messages:
+        options = "".join(f"{k}. {v}\n" for k, v in sample.options.items())
+        return user(f"Question: {sample.question}\n{header}{options}Answer:")
+
+    return prompt
+
+
+def choice_presets(
+    lm_eval: Callable[[Sample], Messages],
+) -> tuple[Callable[[Sample, str], Messages], Callable[[Sample], ChoiceQuery]]:
+    """A multiple-choice task's prompt under both presets ("galen": the card's zero-shot prompt;
+    "lm-eval": `lm_eval(sample)`), and its log-likelihood format: the lm-eval prompt's last turn,
+    then " A", " B", ... (lm-eval's `multiple_choice` over the option letters)."""
+
+    def prompt(sample: Sample, preset: str) -> Messages:
+        if preset == "galen":
+            return galen_choice_prompt(sample)
+        if preset == "lm-eval":
+            return lm_eval(sample)
+        raise unknown_preset(preset)
+
+    def loglik(sample: Sample) -> ChoiceQuery:
+        return choice_query(lm_eval(sample)[-1]["content"], sample)
+
+    return prompt, loglik
+
+
 def choice_query(context: str, sample: Sample, choices: Sequence[str] | None = None) -> ChoiceQuery:
     """The sample as a log-likelihood query over its option letters (or the given labels)."""
     answers = tuple(choices) if choices is not None else tuple(sample.options)
     if sample.answer not in answers:
         raise bad_row("loglik", sample.id, f"gold {sample.answer!r} is not one of {', '.join(answers)}")
     return ChoiceQuery(context=context, choices=answers, gold=answers.index(sample.answer))
+
+
+def choice_task(
+    split: FileSplit,
+    version: str,
+    source: str | Path | None,
+    limit: int | None,
+    to_sample: Callable[[dict[str, Any], int], Sample],
+    **fields: Any,
+) -> Task:
+    """A multiple-choice task from a one-file split: each row read by `to_sample(row, line)` and
+    checked; `fields` are the rest of the Task (prompt, loglik, subgroups)."""
+    got = load_split(split, source)
+    samples = [checked(split.task, to_sample(row, i)) for i, row in enumerate(take(got.rows, limit))]
+    name = split.task
+    return Task(name=name, version=version, samples=samples, source=got.source, files=got.files, **fields)

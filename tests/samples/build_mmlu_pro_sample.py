@@ -1,7 +1,8 @@
-"""Writes this folder's two parquet files (MMLU-Pro's upstream format) from the items below.
+"""Writes galen/evals/samples/mmlu_pro/'s two parquet files (MMLU-Pro's upstream format) from
+the items below. A maintenance script, not part of galen.
 
 The items are our own, written for demos and tests; none is an MMLU-Pro question. Run it again
-after editing: `python galen/evals/samples/mmlu_pro/build.py`.
+after editing: `python tests/samples/build_mmlu_pro_sample.py`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-LETTERS = "ABCDEFGHIJ"
-HERE = Path(__file__).resolve().parent
+from galen.evals.task import LETTERS
+
+HERE = Path(__file__).resolve().parents[2] / "galen" / "evals" / "samples" / "mmlu_pro"
 
 # (category, src, question, options, answer letter, chain of thought or None)
 TEST = [

@@ -1,4 +1,6 @@
-"""Writes this folder's training corpus, in `galen data`'s export format, from the items below.
+"""Writes galen/train/samples/ (the corpus the CPU recipes train on), in `galen data`'s export
+format, from the items below. It is a maintenance script, not part of galen: it lives with the
+tests, which check that it reproduces the shipped files byte for byte.
 
 Every item is our own, written for demos and tests: none is copied or paraphrased from a
 benchmark or a training set, and none repeats an item of `galen/evals/samples/` (a test checks
@@ -6,7 +8,7 @@ that). The prompts are worded as `galen eval` asks (question, lettered options, 
 answer instruction), and each assistant turn thinks briefly, then answers in the asked format,
 so SFT teaches the think-then-answer shape and GRPO can check the answer.
 
-Run it again after editing: `python galen/train/samples/build.py`.
+Run it again after editing: `python tests/samples/build_train_sample.py`.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from galen.evals.tasks._common import CHOICE_INSTRUCTION, LETTERS
+from galen.evals.task import LETTERS
+from galen.evals.tasks.common import CHOICE_INSTRUCTION
 from galen.evals.tasks.pubmedqa import INSTRUCTION as LABEL_INSTRUCTION
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2] / "galen" / "train" / "samples"
 
 # (id, question, options, gold letter, reasoning)
 CHOICE = [

@@ -1,0 +1,116 @@
+"""`EvalConfig`: everything that decides an eval's numbers, written into results.json.
+
+`galen eval run` fills it from flags, from a YAML file (`--config FILE`, the same field names,
+paths relative to the file), or both (flags override the file):
+
+    model: ../runs/sft/export        # GGUF, HF folder, embedded name, or http(s)://host/v1
+    model_name: med-b                # the served model to use at an endpoint
+    tasks: [medqa, pubmedqa]
+    limit: 100
+    thinking: false
+    max_tokens: 512
+    data: {medqa: ../data/medqa/test.jsonl}
+    output: ../runs/eval-sft
+
+An endpoint's API key is never part of the config: it comes from `--api-key` or the environment
+variable named by `api_key_env` (OPENAI_API_KEY unless set).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from galen.config import ConfigModel, ConfigPath, PathOrName, refuse_keys, resolve_path
+from galen.engine.endpoint import DEFAULT_KEY_ENV, MAX_RETRIES, TIMEOUT, GenParams
+
+PRESETS = ("galen", "lm-eval")
+Mode = Literal["generate", "loglik"]
+
+
+def _listed(value: Any) -> Any:
+    """'a, b' -> ['a', 'b']: flags and YAML may give a list as one comma-separated string."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class EvalConfig(ConfigModel):
+    """The settings of one `galen eval run`."""
+
+    model: PathOrName = Field(description="GGUF file, HF folder, embedded name or http(s)://host/v1.")
+    model_name: str | None = Field(
+        None, description="The served model to evaluate at an endpoint (default: the first it lists)."
+    )
+    api_key_env: str = Field(DEFAULT_KEY_ENV, description="Environment variable holding the endpoint's key.")
+    timeout: float = Field(TIMEOUT, gt=0, description="Seconds one endpoint call may take.")
+    max_retries: int = Field(MAX_RETRIES, ge=0, description="Retries of a failed endpoint call (429, 5xx).")
+    tasks: list[str] = Field(min_length=1, description="Task names (see `galen eval tasks`).")
+    preset: Literal["galen", "lm-eval"] | None = Field(
+        None, description="Prompt preset: galen, or lm-eval (the default for loglik)."
+    )
+    mode: Mode = Field("generate", description="generate (answers are extracted) or loglik.")
+    language: list[str] = Field(default_factory=lambda: ["en"], description="MMLU-ProX languages.")
+    limit: int | None = Field(None, ge=1, description="First N items of each task.")
+    samples: int = Field(1, ge=1, description="Answers per item: mean accuracy over k, and maj@k.")
+    concurrency: int = Field(8, ge=1, description="Calls in flight.")
+    max_tokens: int = Field(2048, ge=1, description="Answer length limit, in tokens.")
+    temperature: float | None = Field(None, ge=0, le=2, description="Default: 0 for k=1, else 0.6.")
+    thinking: bool | None = Field(None, description="Thinking on or off (default: the model's).")
+    seed: int = 0
+    engine: str = Field("auto", description="Engine for a local model (transformers for loglik).")
+    data: dict[str, str] = Field(
+        default_factory=dict, description="Task -> local file or folder, 'hub' or hf://ID@REV."
+    )
+    output: ConfigPath | None = Field(None, description="Run folder (default runs/<model>-<time>).")
+
+    _no_key = model_validator(mode="before")(refuse_keys)
+
+    @field_validator("tasks", "language", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return _listed(value)
+
+    @field_validator("data")
+    @classmethod
+    def _data_paths(cls, value: dict[str, str], info: Any) -> dict[str, str]:
+        base = (info.context or {}).get("base")
+        return {
+            task: where if where == "hub" or "://" in where else resolve_path(where, base)
+            for task, where in value.items()
+        }
+
+    @model_validator(mode="after")
+    def _mode_fits(self) -> EvalConfig:
+        if self.mode == "loglik":
+            if self.preset not in (None, "lm-eval"):
+                raise ValueError("mode loglik is lm-eval's formulation: use --preset lm-eval (its default)")
+            if self.samples != 1:
+                raise ValueError("--samples applies to --mode generate; log-likelihoods are not sampled")
+            if self.is_endpoint:
+                raise ValueError(
+                    "--mode loglik needs the model in this process: pass its folder or GGUF, not a URL"
+                )
+            if self.engine == "auto":
+                self.engine = "transformers"  # the engine that returns exact prompt log-probabilities
+        self.preset = self.preset or ("lm-eval" if self.mode == "loglik" else "galen")
+        return self
+
+    @property
+    def is_endpoint(self) -> bool:
+        return self.model.startswith(("http://", "https://"))
+
+    def params(self, k: int) -> GenParams:
+        """Decoding settings of the k-th answer to an item."""
+        temperature = (
+            self.temperature if self.temperature is not None else (0.0 if self.samples == 1 else 0.6)
+        )
+        return GenParams(
+            self.max_tokens,
+            temperature,
+            1.0 if temperature == 0 else 0.95,
+            0 if temperature == 0 else 20,
+            self.seed + k,
+            self.thinking,
+        )
