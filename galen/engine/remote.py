@@ -61,9 +61,12 @@ def _status_error(exc: openai.APIStatusError) -> Exception:
 
 
 def _text(choice: Any) -> str | None:
-    """/completions streams `text`; /chat/completions streams `delta.content`."""
+    """/completions streams `text`; /chat/completions streams `delta.content` (a field the SDK
+    keeps as a plain dict when a completions chunk carries it too)."""
+    if text := getattr(choice, "text", None):
+        return text
     delta = getattr(choice, "delta", None)
-    return getattr(choice, "text", None) or (delta.content if delta is not None else None)
+    return delta.get("content") if isinstance(delta, dict) else getattr(delta, "content", None)
 
 
 class RemoteEngine(Engine):
