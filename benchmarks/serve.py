@@ -388,9 +388,33 @@ def main() -> None:
         f"Measured with `.venv/bin/python {command}`.\n\n"
         + "\n".join(machine)
         + f"\n{config}\n\n{report}\n\n### Targets and where the time goes\n\n"
-        + "\n".join(lines),
+        + "\n".join(lines)
+        + "\n\n### What each step is\n\n"
+        + NOTES,
     )
     print("wrote docs/PERFORMANCE.md")
+
+
+NOTES = """\
+- galen's work: `galen serve` renders the embedded default with the `chatml_think` template (a
+  system prompt of about 25 tokens, an empty think block) and samples with the profile's
+  `instruct` preset (top_k 20, top_p 0.8, presence penalty 1.5) under the request's temperature;
+  plain llama.cpp uses SmolLM2's own template and its defaults (top_k 40, top_p 0.95, min_p
+  0.05). Different prompts give different answers, of different lengths: a request that stops
+  early leaves its slot idle at the end of a level. This is the model card's behaviour, not
+  overhead; plain+work shows the peer doing exactly galen's work.
+- KV layout: galen gives each slot its own KV stream of a full window (n_ctx = window x slots),
+  where plain llama.cpp shares n_ctx between the slots.
+- chat layer and engine wrapper: per request, the template render and a tokenize round trip to
+  llama.cpp's loopback server; per token of a streamed answer, llama.cpp's callback, a queue to
+  the chat layer's thread (parser) and one to the event loop. A non-streamed answer is taken in
+  pieces of 32 tokens (`GenerationRequest.stream=False`), so most of the per-token hand-offs
+  are gone; streams keep one hand-off per token.
+- HTTP: FastAPI and pydantic, JSON, admission, and the client's own parsing on the same cores.
+- Threads: both sides use `--threads` (default: all cores). llama.cpp's OpenMP threads
+  spin-wait; every Python thread that wakes takes a core from them, which is why the hand-offs
+  above cost more than their own CPU time on 2 cores.
+"""
 
 
 if __name__ == "__main__":
