@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint bench clean
+.PHONY: install serve test lint bench reliability clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/eval_throughput.py
 	$(BIN)/python benchmarks/eval_agreement.py
 	$(BIN)/python benchmarks/vision.py
+
+# Fuzz, load, disconnects, kill -9 of long jobs, keys, tampering: writes docs/RELIABILITY.md.
+# Takes about an hour; run it on a quiet machine (figures depend on it).
+reliability: $(STAMP)
+	$(BIN)/python -m benchmarks.reliability
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

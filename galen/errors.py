@@ -12,6 +12,7 @@ class GalenError(Exception):
 
     status: int = 500
     type: str = "server_error"
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -34,10 +35,12 @@ class BadRequest(GalenError):
 class ContextWindowExceeded(BadRequest):
     """Prompt plus requested output do not fit in the model's context window."""
 
-    def __init__(self, prompt_tokens: int, max_tokens: int, context_length: int) -> None:
+    def __init__(
+        self, prompt_tokens: int, max_tokens: int, context_length: int, param: str = "messages"
+    ) -> None:
         wanted = f" and max_tokens asks for {max_tokens} more" if max_tokens else ""
         super().__init__(
-            "messages",
+            param,
             f"the prompt is {prompt_tokens} tokens{wanted}, "
             f"but the model's context window is {context_length} tokens",
             code="context_length_exceeded",
@@ -63,6 +66,17 @@ class Overloaded(GalenError):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message, code="server_busy")
         self.retry_after = retry_after
+
+
+class ShuttingDown(GalenError):
+    """The server is stopping: new work is refused and unfinished work stopped (HTTP 503)."""
+
+    status = 503
+    type = "server_error"
+
+    def __init__(self, message: str = "the server is shutting down; retry on another instance") -> None:
+        super().__init__(message, code="server_shutting_down")
+        self.retry_after = 1
 
 
 class EngineError(GalenError):

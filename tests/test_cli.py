@@ -70,6 +70,7 @@ def test_chat_without_a_server_says_so():
         "train export",
         "lineage",
         "chat",
+        "serve",
     ],
 )
 def test_help_reads_whole_at_80_columns(command: str):

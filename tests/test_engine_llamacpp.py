@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 
 import pytest
 
@@ -55,6 +57,26 @@ def test_closing_the_stream_cancels(smollm2_engine):
         smollm2_engine.generate(GenerationRequest(PROMPT, SamplingParams(max_tokens=3))).completion_tokens
         == 3
     )
+
+
+def test_whole_answers_come_in_pieces_and_still_cancel(smollm2_engine):
+    """stream=False hands text over every HELD_TOKENS tokens, not per token; the same text comes
+    out, and closing the stream stops llama.cpp within about one piece."""
+    from galen.engine.llamacpp import HELD_TOKENS
+
+    request = GenerationRequest(PROMPT, PRESETS["greedy"].updated(max_tokens=70))
+    per_token = list(smollm2_engine.stream(request))
+    pieces = list(smollm2_engine.stream(dataclasses.replace(request, stream=False)))
+    assert "".join(p.text for p in pieces) == "".join(p.text for p in per_token)
+    assert len(pieces) <= 70 // HELD_TOKENS + 2 < len(per_token)
+    assert pieces[-1].completion_tokens == per_token[-1].completion_tokens == 70
+    long = GenerationRequest(PROMPT, SamplingParams(max_tokens=1500, seed=1), stream=False)
+    stream = smollm2_engine.stream(long)
+    next(stream)
+    before = smollm2_engine.tokens_generated
+    stream.close()
+    time.sleep(1.0)
+    assert smollm2_engine.tokens_generated - before <= 2 * HELD_TOKENS
 
 
 def test_context_overflow_is_a_typed_error(smollm2_engine):

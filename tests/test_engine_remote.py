@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 
 from galen.engine.base import GenerationRequest
@@ -9,7 +12,7 @@ from galen.engine.chat import ChatEngine, ChatRequest
 from galen.engine.remote import RemoteEngine
 from galen.engine.sampling import PRESETS, SamplingParams
 from galen.engine.vllm import NATIVE_CONTEXT, VLLMLaunch
-from galen.errors import ModelLoadError
+from galen.errors import BadRequest, EngineError, ModelLoadError
 from galen.models.families import QWEN3_6
 from galen.models.source import resolve
 
@@ -73,3 +76,82 @@ def test_vllm_command_follows_the_card():
     assert launch.environment()["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] == "1"
     plain = VLLMLaunch("m").command()
     assert "--hf-overrides" not in plain and "--speculative-config" not in plain
+
+
+# -- faults: a scripted upstream (tests/fake_upstream.py) --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    from fake_upstream import FakeUpstream
+
+    fake = FakeUpstream().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def flaky(upstream):
+    engine = RemoteEngine(upstream.base_url, api_key="k")
+    yield engine
+    engine.close()
+    upstream.mode("ok")
+
+
+def test_an_error_event_mid_stream_is_an_error_not_an_answer(upstream, flaky):
+    upstream.mode("error_mid_stream")
+    seen = []
+    with pytest.raises(EngineError, match="CUDA out of memory"):
+        for chunk in flaky.stream(GenerationRequest("The kidney", SamplingParams(max_tokens=8))):
+            seen.append(chunk)
+    assert [c.text for c in seen] == ["The kidney ", "filters"]
+    assert all(c.finish_reason is None for c in seen)
+
+
+def test_a_stream_cut_short_is_an_error(upstream, flaky):
+    upstream.mode("cut")
+    with pytest.raises(EngineError, match="cut off"):
+        flaky.generate(GenerationRequest("The kidney", SamplingParams(max_tokens=8)))
+
+
+def test_a_failure_before_any_answer_is_retried(upstream, flaky):
+    upstream.mode("busy_once")
+    answer = flaky.generate(GenerationRequest("The kidney", SamplingParams(max_tokens=8)))
+    assert answer.text == "The kidney filters" and answer.finish_reason == "length"
+    assert upstream.script.requests == 2 and upstream.script.keys[-1] == "Bearer k"
+
+
+def test_a_rejected_request_is_a_bad_request(upstream, flaky):
+    upstream.mode("reject")
+    with pytest.raises(BadRequest, match="prompt too long"):
+        flaky.generate(GenerationRequest("The kidney", SamplingParams(max_tokens=8)))
+
+
+def test_chat_over_a_failing_remote_raises_so_no_caller_keeps_a_half_answer(upstream, flaky):
+    """Evals and distillation call ChatEngine.complete: a half answer must raise there, since
+    whatever returns normally would be scored and cached as the model's answer."""
+    upstream.mode("error_mid_stream")
+    chat = ChatEngine(flaky, resolve("smollm2", chat_template="chatml_think"))
+    with pytest.raises(EngineError):
+        chat.complete(ChatRequest([{"role": "user", "content": "Hi"}], SamplingParams(max_tokens=6)))
+
+
+def test_galen_serve_over_a_failing_remote_ends_the_stream_with_an_error_event(upstream, server_factory):
+    from openai import APIError, OpenAI
+
+    served = server_factory("--model", upstream.base_url, "--chat-template", "chatml_think")
+    client = OpenAI(base_url=served.base_url, api_key="x", max_retries=0)
+    messages = [{"role": "user", "content": "Hi"}]
+    upstream.mode("error_mid_stream")
+    body = {"messages": messages, "max_tokens": 6, "stream": True, "enable_thinking": False}
+    with httpx.stream("POST", f"{served.base_url}/chat/completions", json=body, timeout=30) as response:
+        lines = [line for line in response.iter_lines() if line]
+    assert response.status_code == 200
+    assert "CUDA out of memory" in lines[-2] and json.loads(lines[-2][6:])["error"]["type"] == "server_error"
+    assert lines[-1] == "data: [DONE]"
+    with pytest.raises(APIError, match="CUDA out of memory"):
+        for _ in client.chat.completions.create(model="fake", messages=messages, max_tokens=6, stream=True):
+            pass
+    plain = httpx.post(f"{served.base_url}/chat/completions", json={**body, "stream": False}, timeout=30)
+    assert plain.status_code == 500 and "CUDA out of memory" in plain.json()["error"]["message"]
+    upstream.mode("ok")

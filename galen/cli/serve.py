@@ -62,8 +62,17 @@ def serve(
     ] = 8,
     threads: Annotated[int | None, typer.Option(min=1, help="CPU threads for llama.cpp.")] = None,
     max_queue: Annotated[
-        int, typer.Option(min=0, help="Requests waiting beyond `parallel` before 429.")
+        int, typer.Option(min=0, help="Choices waiting for a slot before 429.")
     ] = 64,
+    max_choices: Annotated[
+        int, typer.Option(min=1, help="Most choices (prompts x n) in one request; more is a 400.")
+    ] = 64,
+    max_body_bytes: Annotated[
+        int, typer.Option(min=1024, help="Largest request body; more is a 413, sent before reading it.")
+    ] = 32 * 2**20,
+    shutdown_timeout: Annotated[
+        float, typer.Option(min=0, help="Seconds in-flight work may finish after SIGTERM.")
+    ] = 20.0,
     tensor_parallel: Annotated[int, typer.Option(min=1, help="vLLM --tensor-parallel-size.")] = 1,
     pipeline_parallel: Annotated[int, typer.Option(min=1, help="vLLM --pipeline-parallel-size.")] = 1,
     yarn_factor: Annotated[
@@ -83,10 +92,9 @@ def serve(
     language_model_only: media.LanguageModelOnly = False,
 ) -> None:
     """Serve a model through the OpenAI Chat Completions API."""
-    import uvicorn
-
     from galen.engine.chat import ChatEngine
     from galen.serve.app import create_app
+    from galen.serve.shutdown import serve as serve_until_stopped
     from galen.serve.state import ServerState
 
     _check(engine, preset)
@@ -129,6 +137,9 @@ def serve(
         api_key=api_key,
         default_preset=preset,
         max_queue=max_queue,
+        max_choices=max_choices,
+        max_body_bytes=max_body_bytes,
+        shutdown_timeout=shutdown_timeout,
         aliases=aliases,
         log_content=log_content,
     )
@@ -137,4 +148,5 @@ def serve(
         f"{chat.engine.info.name}) on http://{host}:{port}/v1"
     )
     console.print(f"[yellow]{RESEARCH_NOTICE}[/yellow]")
-    uvicorn.run(create_app(ServerState(chat, settings)), host=host, port=port, log_level="warning")
+    state = ServerState(chat, settings)
+    serve_until_stopped(create_app(state), state.limiter, host, port, shutdown_timeout)

@@ -10,7 +10,9 @@
   shares (`galen.provenance`), which `galen lineage` follows.
 
 `verify(out)` recomputes every hash and row count listed in the manifest and lists what changed,
-what is missing and which files the manifest does not know. Output files carry no time stamps, so
+what is missing and which files the manifest does not know. The manifest also holds the log's
+sha256 and its own (`manifest_sha256`, over its text without that field), so that one flipped
+byte in any file of the folder is caught. Output files carry no time stamps, so
 running the same recipe on the same inputs writes byte-identical files; only the log and the
 manifest record when.
 """
@@ -18,6 +20,7 @@ manifest record when.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -99,9 +102,21 @@ def write_manifest(
         "outputs": [describe(out, p) for p in tracked_files(out)],
         "counts": counts,
         "log": [asdict(e) for e in entries],
+        "log_sha256": sha256_file(out / LOG),
     }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    manifest["manifest_sha256"] = _self_hash(manifest)
+    (out / MANIFEST).write_text(_manifest_text(manifest), encoding="utf-8")
     return manifest
+
+
+def _manifest_text(manifest: dict[str, Any]) -> str:
+    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+
+
+def _self_hash(manifest: dict[str, Any]) -> str:
+    """sha256 of the manifest's text without its own hash field."""
+    rest = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return hashlib.sha256(_manifest_text(rest).encode("utf-8")).hexdigest()
 
 
 def read_manifest(out: Path) -> dict[str, Any]:
@@ -147,7 +162,11 @@ def verify(out: Path) -> Verification:
         name = str(path.relative_to(out))
         if name not in listed:
             problems.append(f"{name}: not in the manifest")
+    if "manifest_sha256" in manifest and _self_hash(manifest) != manifest["manifest_sha256"]:
+        problems.append(f"{MANIFEST}: changed since it was written (its own sha256 does not match)")
     log = out / LOG
+    if log.is_file() and "log_sha256" in manifest and sha256_file(log) != manifest["log_sha256"]:
+        problems.append(f"{LOG}: sha256 changed since the last run wrote the manifest")
     if log.is_file():
         for number, line in enumerate(log.read_text(encoding="utf-8").splitlines(), 1):
             try:

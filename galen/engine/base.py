@@ -36,11 +36,17 @@ class MediaPrompt:
 
 @dataclass
 class GenerationRequest:
-    """One completion. `json_schema` constrains the output where the engine supports it."""
+    """One completion. `json_schema` constrains the output where the engine supports it.
+
+    `stream=False` says the caller does not need each token as it comes: an engine may deliver
+    the text in larger pieces (llama.cpp: every `HELD_TOKENS` tokens, sparing a Python round trip
+    per token). Closing the stream still cancels the generation, within a piece.
+    """
 
     prompt: str | list[int] | MediaPrompt
     sampling: SamplingParams = field(default_factory=SamplingParams)
     json_schema: dict[str, Any] | None = None
+    stream: bool = True
 
 
 @dataclass

@@ -177,20 +177,21 @@ class ChatEngine:
         return Prepared(request, prompt, self._budget(prompt, request.sampling))
 
     # -- generation -----------------------------------------------------------------------
-    def run(self, prepared: Prepared, seed: int | None = None) -> Iterator[ChatEvent]:
-        """Generate one choice; `seed` overrides the request's (for `n` > 1)."""
+    def run(self, prepared: Prepared, seed: int | None = None, stream: bool = True) -> Iterator[ChatEvent]:
+        """Generate one choice; `seed` overrides the request's (for `n` > 1). `stream=False`
+        lets the engine deliver the answer whole (see GenerationRequest)."""
         request = prepared.request
         if seed is not None:
             request = replace(request, sampling=replace(request.sampling, seed=seed))
-        yield from _Run(self, request, prepared.prompt, prepared.budget).events()
+        yield from _Run(self, request, prepared.prompt, prepared.budget, stream).events()
 
-    def stream(self, request: ChatRequest) -> Iterator[ChatEvent]:
-        yield from self.run(self.prepare(request))
+    def stream(self, request: ChatRequest, stream: bool = True) -> Iterator[ChatEvent]:
+        yield from self.run(self.prepare(request), stream=stream)
 
     def complete(self, request: ChatRequest) -> ChatResult:
         """The same events as `stream`, gathered: streamed and non-streamed output are equal."""
         last = ChatEvent(Delta())
-        for event in self.stream(request):
+        for event in self.stream(request, stream=False):
             last = event
         assert last.output is not None, "a chat stream always ends with the parsed output"
         return ChatResult(
@@ -205,8 +206,11 @@ class ChatEngine:
 class _Run:
     """One generation: up to three engine calls (reasoning, forced call, answer) on one text."""
 
-    def __init__(self, chat: ChatEngine, request: ChatRequest, prompt: Prompt, budget: int) -> None:
+    def __init__(
+        self, chat: ChatEngine, request: ChatRequest, prompt: Prompt, budget: int, stream: bool = True
+    ) -> None:
         self.chat, self.request, self.prompt, self.budget = chat, request, prompt, budget
+        self.stream = stream
         profile = chat.profile
         self.parser = OutputParser(
             think=profile.think,
@@ -271,7 +275,9 @@ class _Run:
     ) -> Iterator[ChatEvent]:
         sampling = self.request.sampling
         sampling = sampling.updated(max_tokens=max_tokens, stop=tuple(sampling.stop) + extra_stop)
-        request = GenerationRequest(self._prompt(), sampling, schema)
+        # Stopping after the think block needs the text as it comes.
+        per_token = self.stream or stop_after is not None
+        request = GenerationRequest(self._prompt(), sampling, schema, stream=per_token)
         start = len(self.generated)
         stream = self.chat.engine.stream(request)
         try:

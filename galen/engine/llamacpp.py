@@ -4,6 +4,10 @@ xllamacpp embeds llama.cpp's server: requests go in as JSON and come back throug
 one call per streamed chunk, with continuous batching across `parallel` slots. The server also
 listens on a loopback port; galen uses it only for `/tokenize` and protects it with a random
 API key, so nothing else on the machine can drive it.
+
+llama.cpp's server installs its own SIGINT and SIGTERM handlers, which stop its loop and leave
+Python running with a dead engine; the engine puts Python's handlers back, so Ctrl+C and SIGTERM
+reach galen (whose server drains before it closes the engine).
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import json
 import os
 import queue
 import secrets
+import signal
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +31,9 @@ from galen.engine.base import Chunk, Engine, EngineInfo, GenerationRequest
 from galen.errors import BadRequest, ContextWindowExceeded, EngineError, ModelLoadError
 
 _DONE = object()
+# With GenerationRequest.stream False, text is handed over in pieces of this many tokens: few
+# enough thread hand-offs to save CPU, often enough that a cancelled request stops soon.
+HELD_TOKENS = 32
 
 
 def _body(request: GenerationRequest, stream: bool) -> dict[str, Any]:
@@ -48,6 +58,20 @@ def _body(request: GenerationRequest, stream: bool) -> dict[str, Any]:
     if request.json_schema is not None:
         body["json_schema"] = request.json_schema
     return body
+
+
+def _is_text(item: dict[str, Any]) -> bool:
+    """A chunk that only carries text (no error, no finish reason)."""
+    choices = item.get("choices")
+    return "error" not in item and bool(choices) and not choices[0].get("finish_reason")
+
+
+def _prefixed(item: dict[str, Any], text: str) -> dict[str, Any]:
+    """`item` with held-back `text` before its own (the last of a piece, an error, the end)."""
+    if not item.get("choices"):
+        return item
+    first = item["choices"][0]
+    return {**item, "choices": [{**first, "text": text + (first.get("text") or "")}, *item["choices"][1:]]}
 
 
 def _raise_for(error: dict[str, Any]) -> None:
@@ -88,9 +112,13 @@ class LlamaCppEngine(Engine):
         params.cpuparams.n_threads = n_threads
         params.cpuparams_batch.n_threads = n_threads
         try:
-            self._server = xllamacpp.Server(params)
+            with _python_keeps_signals():
+                self._server = xllamacpp.Server(params)
         except Exception as exc:
             raise ModelLoadError(f"llama.cpp could not load {path}: {exc}") from exc
+        self._running: set[threading.Event] = set()  # one per request in flight: set = cancel
+        self._lock = threading.Lock()
+        self.tokens_generated = 0  # streamed by llama.cpp, one per chunk: shows when cancels land
         self._http = httpx.Client(
             base_url=self._server.listening_address, headers={"Authorization": f"Bearer {self._key}"}
         )
@@ -116,10 +144,18 @@ class LlamaCppEngine(Engine):
         request = self._within_window(request)
         chunks: queue.Queue[Any] = queue.Queue()
         cancelled = threading.Event()
+        held: list[str] = []  # text not handed over yet, when only the whole answer is wanted
 
         def on_chunk(data: bytes) -> bool:
             # Bytes, not str: a token cut inside a multibyte character must not kill the stream.
-            chunks.put(json.loads(data.decode("utf-8", errors="replace")))
+            item = json.loads(data.decode("utf-8", errors="replace"))
+            with self._lock:
+                self.tokens_generated += 1
+            if not request.stream and _is_text(item) and len(held) < HELD_TOKENS - 1:
+                held.append(item["choices"][0].get("text") or "")
+            else:
+                chunks.put(_prefixed(item, "".join(held)) if held else item)
+                held.clear()
             return cancelled.is_set()
 
         def run() -> None:
@@ -128,8 +164,12 @@ class LlamaCppEngine(Engine):
             except Exception as exc:  # surfaced to the consumer below
                 chunks.put(exc)
             finally:
+                with self._lock:
+                    self._running.discard(cancelled)
                 chunks.put(_DONE)
 
+        with self._lock:
+            self._running.add(cancelled)
         threading.Thread(target=run, daemon=True, name="llama.cpp-request").start()
         try:
             yield from self._chunks(chunks)
@@ -162,9 +202,38 @@ class LlamaCppEngine(Engine):
                 completion_tokens=usage.get("completion_tokens"),
             )
 
+    @property
+    def in_flight(self) -> int:
+        """Requests llama.cpp is still working on (a cancelled one counts until it has stopped)."""
+        return len(self._running)
+
     def metrics_text(self) -> str:
         return str(self._server.handle_metrics())
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
+        """Cancel what is still generating, wait for it (llama.cpp must not be freed under a
+        request), then free the model."""
+        with self._lock:
+            running = list(self._running)
+        for cancelled in running:
+            cancelled.set()
+        deadline = time.monotonic() + timeout
+        while self._running and time.monotonic() < deadline:
+            time.sleep(0.02)
         self._http.close()
         self.__dict__.pop("_server", None)
+
+
+@contextmanager
+def _python_keeps_signals() -> Iterator[None]:
+    """Put back Python's SIGINT/SIGTERM handlers after llama.cpp installs its own (see above)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:
+                signal.signal(sig, handler)

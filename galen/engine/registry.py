@@ -22,7 +22,7 @@ class EngineOptions:
     pipeline_parallel: int = 1
     yarn_factor: float | None = None
     mtp_tokens: int = 0
-    vllm_port: int = 8100
+    vllm_port: int | None = None  # None: a free port
     vllm_media: VLLMMediaFlags = field(default_factory=VLLMMediaFlags)
 
 

@@ -4,15 +4,21 @@ galen renders the prompt and parses the output itself, so only `/v1/completions`
 remote side runs tokens, nothing else, and behaves exactly like a local engine. Special tokens
 are kept in the output because the parser needs the think and tool-call tags. A prompt with
 images or video goes to `/v1/chat/completions` instead (see `engine.remote_media`).
+
+Calls go through the `openai` SDK, which parses server-sent events, retries a request that
+failed before any answer came (connection errors, 429, 5xx: safe, since nothing was generated
+yet) and raises on an `{"error": ...}` event sent mid-stream. An answer that fails or is cut
+off half-way is an `EngineError`, never text with `finish_reason: "stop"`, so no caller can
+mistake it for a real answer (or cache it as one).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import openai
 
 from galen.engine import remote_media
 from galen.engine.base import Chunk, Engine, EngineInfo, GenerationRequest, MediaPrompt
@@ -20,6 +26,7 @@ from galen.errors import BadRequest, EngineError, ModelLoadError
 
 
 def _body(model: str, request: GenerationRequest) -> dict[str, Any]:
+    """The `/v1/completions` request: every sampling value explicit, vLLM's extras included."""
     s = request.sampling
     body: dict[str, Any] = {
         "model": model,
@@ -47,6 +54,21 @@ def _body(model: str, request: GenerationRequest) -> dict[str, Any]:
     return body
 
 
+def _status_error(exc: openai.APIStatusError) -> Exception:
+    if exc.status_code in (400, 422):
+        return BadRequest(None, f"the remote engine rejected the request: {exc.message}")
+    return EngineError(f"remote engine answered {exc.status_code}: {exc.message}")
+
+
+def _text(choice: Any) -> str | None:
+    """/completions streams `text`; /chat/completions streams `delta.content` (a field the SDK
+    keeps as a plain dict when a completions chunk carries it too)."""
+    if text := getattr(choice, "text", None):
+        return text
+    delta = getattr(choice, "delta", None)
+    return delta.get("content") if isinstance(delta, dict) else getattr(delta, "content", None)
+
+
 class RemoteEngine(Engine):
     """Completions from `base_url` (e.g. http://gpu-node:8000/v1)."""
 
@@ -60,10 +82,12 @@ class RemoteEngine(Engine):
         max_concurrency: int = 64,
         timeout: float = 600.0,
         supports_media: bool = False,
+        max_retries: int = 2,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        self._client = openai.OpenAI(
+            base_url=self.base_url, api_key=api_key or "EMPTY", timeout=timeout, max_retries=max_retries
+        )
         listed = self._first_model()
         self.model = model or listed.get("id", "default")
         self.info = EngineInfo(
@@ -78,23 +102,23 @@ class RemoteEngine(Engine):
 
     def _first_model(self) -> dict[str, Any]:
         try:
-            response = self._http.get("/models")
-            response.raise_for_status()
-            data = response.json().get("data") or [{}]
-        except (httpx.HTTPError, ValueError) as exc:
+            models = self._client.with_options(max_retries=0, timeout=30).models.list().data
+        except openai.APIError as exc:
             raise ModelLoadError(
-                f"cannot reach an OpenAI-compatible server at {self.base_url}: {exc}"
+                f"cannot reach an OpenAI-compatible server at {self.base_url}: {exc.message}"
             ) from exc
-        return data[0]
+        return models[0].model_dump() if models else {}
 
     def tokenize(self, text: str) -> list[int]:
-        # vLLM and galen serve /tokenize beside /v1.
+        # vLLM and galen serve /tokenize beside /v1, outside the SDK's resources.
         root = self.base_url.removesuffix("/v1")
-        response = self._http.post(
-            f"{root}/tokenize", json={"model": self.model, "prompt": text, "add_special_tokens": False}
-        )
-        if response.status_code != 200:
-            raise EngineError(f"{root}/tokenize answered {response.status_code}; cannot count tokens")
+        body = {"model": self.model, "prompt": text, "add_special_tokens": False}
+        try:
+            response = self._client.post(f"{root}/tokenize", body=body, cast_to=httpx.Response)
+        except openai.APIStatusError as exc:
+            raise EngineError(f"{root}/tokenize answered {exc.status_code}; cannot count tokens") from exc
+        except openai.APIError as exc:
+            raise EngineError(f"cannot reach {root}/tokenize: {exc.message}") from exc
         return response.json()["tokens"]
 
     def encode_media(self, prompt: MediaPrompt) -> MediaPrompt:
@@ -105,42 +129,49 @@ class RemoteEngine(Engine):
         remote_media.check_media(prompt.media)
         return MediaPrompt(prompt.text, prompt.media, self.tokenize(prompt.text))
 
-    def _request(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
+    def _open(self, request: GenerationRequest) -> openai.Stream:
+        """Start the streamed call: /completions, or /chat/completions for a media prompt."""
         body = _body(self.model, request)
         if isinstance(request.prompt, MediaPrompt):
-            return "/chat/completions", remote_media.chat_body(body, request)
-        return "/completions", body
+            body = remote_media.chat_body(body, request)
+            model, messages = body.pop("model"), body.pop("messages")
+            body.pop("stream")
+            return self._client.chat.completions.create(
+                model=model, messages=messages, stream=True, extra_body=body
+            )
+        model, prompt = body.pop("model"), body.pop("prompt")
+        body.pop("stream")
+        return self._client.completions.create(model=model, prompt=prompt, stream=True, extra_body=body)
 
     def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
-        # Usage arrives in its own chunk after the finish reason: hold the finish back until then.
-        finish, usage = None, {}
-        path, body = self._request(request)
-        with self._http.stream("POST", path, json=body) as response:
-            if response.status_code >= 400:
-                self._raise(response)
-            for line in response.iter_lines():
-                if not line.startswith("data: ") or line == "data: [DONE]":
-                    continue
-                data = json.loads(line[6:])
-                usage = data.get("usage") or usage
-                for choice in data.get("choices") or []:
-                    finish = choice.get("finish_reason") or finish
-                    # /completions streams `text`; /chat/completions streams `delta.content`.
-                    text = choice.get("text") or (choice.get("delta") or {}).get("content")
-                    if text:
-                        yield Chunk(text)
-        yield Chunk("", finish or "stop", usage.get("prompt_tokens"), usage.get("completion_tokens"))
-
-    @staticmethod
-    def _raise(response: httpx.Response) -> None:
-        response.read()
         try:
-            message = response.json().get("error", {}).get("message", response.text)
-        except ValueError:
-            message = response.text
-        if response.status_code in (400, 422):
-            raise BadRequest(None, f"the remote engine rejected the request: {message}")
-        raise EngineError(f"remote engine answered {response.status_code}: {message}")
+            stream = self._open(request)
+        except openai.APIStatusError as exc:
+            raise _status_error(exc) from exc
+        except openai.APIError as exc:
+            raise EngineError(f"cannot reach the remote engine: {exc.message}") from exc
+        # Usage arrives in its own chunk after the finish reason: hold the finish back until then.
+        finish, usage = None, None
+        with stream:  # leaving early closes the connection, which cancels the remote generation
+            try:
+                for chunk in stream:
+                    usage = chunk.usage or usage
+                    for choice in chunk.choices:
+                        finish = choice.finish_reason or finish
+                        if text := _text(choice):
+                            yield Chunk(text)
+            except openai.APIError as exc:  # an error event in the stream
+                raise EngineError(f"the remote engine failed mid-answer: {exc.message}") from exc
+            except httpx.HTTPError as exc:
+                raise EngineError(f"the remote engine's stream broke mid-answer: {exc}") from exc
+        if finish is None or finish == "abort":  # vLLM's "abort": the request was dropped
+            raise EngineError(f"the remote engine's answer was cut off (finish reason {finish})")
+        yield Chunk(
+            "",
+            finish if finish in ("stop", "length") else "stop",
+            usage.prompt_tokens if usage else None,
+            usage.completion_tokens if usage else None,
+        )
 
     def close(self) -> None:
-        self._http.close()
+        self._client.close()

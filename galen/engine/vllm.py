@@ -3,16 +3,22 @@
 galen keeps the chat layer; vLLM only runs tokens through `/v1/completions`. The flags follow
 the Reasoning-Medical-27B card: tensor / pipeline parallelism, YaRN through `--hf-overrides`
 for contexts past 262,144 tokens, and multi-token-prediction (MTP) speculative decoding.
+
+The child listens on a free loopback port (two galen servers on one machine never collide) and
+requires a random API key of its own, passed in its environment (`VLLM_API_KEY`, so it never
+shows in `ps`): no other local user can reach the model around galen's `--api-key`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
+import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -32,7 +38,7 @@ class VLLMLaunch:
 
     model: str
     host: str = "127.0.0.1"
-    port: int = 8100
+    port: int | None = None  # None: a free port, chosen at launch
     tensor_parallel: int = 1
     pipeline_parallel: int = 1
     max_model_len: int | None = None
@@ -91,32 +97,52 @@ def _wait_healthy(process: subprocess.Popen[bytes], url: str, timeout: float) ->
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(2)
+        time.sleep(0.5)
     process.terminate()
     raise ModelLoadError(f"vllm serve was not healthy after {timeout:.0f}s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _free_port(host: str) -> int:
+    # Another process may take the port before vLLM binds it; vLLM then exits and the launch
+    # fails with a clear error rather than talking to the wrong server.
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
 
 
 class VLLMEngine(RemoteEngine):
     """A remote engine that owns the `vllm serve` process it talks to."""
 
-    def __init__(self, launch: VLLMLaunch, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, launch: VLLMLaunch, process: subprocess.Popen[bytes], api_key: str) -> None:
         media = not launch.media.language_model_only
-        super().__init__(launch.base_url, context_length=launch.max_model_len, supports_media=media)
+        super().__init__(
+            launch.base_url, api_key=api_key, context_length=launch.max_model_len, supports_media=media
+        )
         self.process = process
 
     def close(self) -> None:
         super().close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        _stop(self.process)
 
 
 def launch_vllm(launch: VLLMLaunch, timeout: float = 1800.0) -> VLLMEngine:
-    """Start vLLM, wait until `/health` answers, and connect to it."""
+    """Start vLLM on a free port with a key of its own, wait until `/health` answers, connect."""
     if shutil.which("vllm") is None:
         raise ModelLoadError("`vllm` is not installed here; `pip install vllm` on the GPU machine")
-    process = subprocess.Popen(launch.command(), env=launch.environment())
-    _wait_healthy(process, f"http://{launch.host}:{launch.port}/health", timeout)
-    return VLLMEngine(launch, process)
+    launch = replace(launch, port=launch.port or _free_port(launch.host))
+    key = secrets.token_urlsafe(32)
+    process = subprocess.Popen(launch.command(), env=launch.environment() | {"VLLM_API_KEY": key})
+    try:
+        _wait_healthy(process, f"http://{launch.host}:{launch.port}/health", timeout)
+        return VLLMEngine(launch, process, key)
+    except BaseException:
+        _stop(process)
+        raise

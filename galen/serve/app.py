@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from galen import RESEARCH_NOTICE, __version__
 from galen.serve import chat_completions, completions, models
+from galen.serve.body_limit import BodyLimit
 from galen.serve.errors import error_body, install_error_handlers
 from galen.serve.state import ServerState
 
@@ -74,12 +75,19 @@ def create_app(state: ServerState) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        state.limiter.abort()  # nothing may still be generating when the engine goes
         state.chat.engine.close()  # frees the model; a vLLM child process stops with it
 
-    app = FastAPI(title="galen", version=__version__, description=RESEARCH_NOTICE, lifespan=lifespan)
+    app = FastAPI(
+        title="galen",
+        version=__version__,
+        description=RESEARCH_NOTICE,
+        lifespan=lifespan,
+    )
     app.state.galen = state
     install_error_handlers(app)
     app.add_middleware(Guard)
+    app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)  # outermost: see its doc
     for module in (chat_completions, completions, models):
         app.include_router(module.router)
     return app

@@ -1,7 +1,9 @@
 """Run a blocking iterator (an engine stream) in a worker thread and consume it with `async for`.
 
 Leaving the `async for` early (client gone, error) closes the iterator in its thread, which
-cancels the generation in the engine.
+cancels the generation in the engine. An `interrupts` set lets the owner stop every consumer at
+once (a shutdown past its timeout): calling one of its functions with an exception raises that
+exception in the consumer, and the generation is cancelled as above.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ T = TypeVar("T")
 _END = object()
 
 
-async def iterate_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
+async def iterate_in_thread(
+    make: Callable[[], Iterator[T]], interrupts: set[Callable[[BaseException], None]] | None = None
+) -> AsyncIterator[T]:
     loop = asyncio.get_running_loop()
     items: asyncio.Queue[object] = asyncio.Queue()
     stop = threading.Event()
@@ -38,6 +42,9 @@ async def iterate_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]
                 iterator.close()
             put(_END)
 
+    interrupt = items.put_nowait  # called on the event loop's thread
+    if interrupts is not None:
+        interrupts.add(interrupt)
     threading.Thread(target=work, daemon=True, name="galen-generation").start()
     try:
         while (item := await items.get()) is not _END:
@@ -46,3 +53,5 @@ async def iterate_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]
             yield item  # type: ignore[misc]
     finally:
         stop.set()
+        if interrupts is not None:
+            interrupts.discard(interrupt)

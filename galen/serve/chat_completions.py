@@ -7,20 +7,20 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
 
 from galen.chat.parser import Delta
 from galen.chat.tool_calls import ToolCall
 from galen.engine.chat import ChatEvent, ChatRequest, Prepared
-from galen.serve.bridge import iterate_in_thread
 from galen.serve.disconnect import complete_or_cancel
+from galen.serve.limits import Admission, Slot
 from galen.serve.protocol import ChatCompletionRequest
-from galen.serve.sse import held, sse, sse_done
 from galen.serve.state import ServerState
+from galen.serve.streaming import sse, sse_done, start_stream
 
 router = APIRouter()
 log = logging.getLogger("galen.serve")
@@ -94,9 +94,10 @@ def _usage(prompt_tokens: int, completion_tokens: int, reasoning_tokens: int) ->
     }
 
 
-async def _events(state: ServerState, prepared: Prepared, seed: int | None) -> AsyncIterator[ChatEvent]:
-    async for event in iterate_in_thread(lambda: state.chat.run(prepared, seed)):
-        yield event
+def _events(
+    slot: Slot, state: ServerState, prepared: Prepared, seed: int | None, stream: bool = True
+) -> AsyncIterator[ChatEvent]:
+    return slot.iterate(lambda: state.chat.run(prepared, seed, stream))
 
 
 def _finish_choice(index: int, choice: _Choice, event: ChatEvent) -> dict[str, Any]:
@@ -119,15 +120,19 @@ def _log_output(state: ServerState, event: ChatEvent) -> None:
         log.info("chat output reasoning=%r content=%r", (out.reasoning or "")[:2000], out.content[:2000])
 
 
-async def _merged(state: ServerState, prepared: Prepared, seeds: list[int | None]) -> AsyncIterator[tuple]:
-    """Events of all `n` choices as they come, tagged with the choice index."""
-    queue: asyncio.Queue[tuple[int, ChatEvent | BaseException | None]] = asyncio.Queue()
+async def _merged(
+    state: ServerState, admission: Admission, prepared: Prepared, seeds: list[int | None]
+) -> AsyncIterator[tuple[int, ChatEvent]]:
+    """Events of all `n` choices as they come, tagged with the choice index; each choice runs
+    in its own slot. The first error ends the whole stream."""
+    queue: asyncio.Queue[tuple[int, ChatEvent | Exception | None]] = asyncio.Queue()
 
     async def pump(index: int, seed: int | None) -> None:
         try:
-            async for event in _events(state, prepared, seed):
-                await queue.put((index, event))
-        except BaseException as exc:  # reported in-band: the headers are already sent
+            async with admission.slot() as slot:
+                async for event in _events(slot, state, prepared, seed):
+                    await queue.put((index, event))
+        except Exception as exc:
             await queue.put((index, exc))
         await queue.put((index, None))
 
@@ -138,6 +143,8 @@ async def _merged(state: ServerState, prepared: Prepared, seeds: list[int | None
             index, event = await queue.get()
             if event is None:
                 running -= 1
+            elif isinstance(event, Exception):
+                raise event
             else:
                 yield index, event
     finally:
@@ -146,7 +153,7 @@ async def _merged(state: ServerState, prepared: Prepared, seeds: list[int | None
 
 
 async def _stream(
-    state: ServerState, body: ChatCompletionRequest, prepared: Prepared, model: str
+    state: ServerState, body: ChatCompletionRequest, admission: Admission, prepared: Prepared, model: str
 ) -> AsyncIterator[str]:
     base = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -155,26 +162,24 @@ async def _stream(
         "model": model,
     }
     choices = [_Choice(i, body.parallel_tool_calls) for i in range(body.n)]
-    for choice in choices:
-        first = {"index": choice.index, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-        yield sse({**base, "choices": [first]})
     prompt_tokens = completion_tokens = reasoning_tokens = 0
     started, last = time.perf_counter(), None
-    async for index, event in _merged(state, prepared, _seeds(body)):
-        if isinstance(event, BaseException):
-            yield sse({"error": {"message": str(event), "type": "server_error"}})
-            return
-        now = time.perf_counter()
-        (state.metrics.ttft if last is None else state.metrics.itl).observe(now - (last or started))
-        last = now
-        if delta := choices[index].delta(event.delta):
-            yield sse({**base, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
-        if event.finish_reason:
-            prompt_tokens = event.prompt_tokens
-            completion_tokens += event.completion_tokens
-            reasoning_tokens += event.reasoning_tokens
-            _log_output(state, event)
-            yield sse({**base, "choices": [_finish_choice(index, choices[index], event)]})
+    async with aclosing(_merged(state, admission, prepared, _seeds(body))) as merged:
+        async for index, event in merged:
+            if last is None:  # only once the engine has answered, so early errors are HTTP errors
+                for choice in choices:
+                    yield sse({**base, "choices": [_role_chunk(choice.index)]})
+            now = time.perf_counter()
+            (state.metrics.ttft if last is None else state.metrics.itl).observe(now - (last or started))
+            last = now
+            if delta := choices[index].delta(event.delta):
+                yield sse({**base, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
+            if event.finish_reason:
+                prompt_tokens = event.prompt_tokens
+                completion_tokens += event.completion_tokens
+                reasoning_tokens += event.reasoning_tokens
+                _log_output(state, event)
+                yield sse({**base, "choices": [_finish_choice(index, choices[index], event)]})
     if body.stream_options and body.stream_options.include_usage:
         yield sse(
             {**base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens, reasoning_tokens)}
@@ -183,12 +188,16 @@ async def _stream(
     state.metrics.count_tokens(prompt_tokens, completion_tokens)
 
 
+def _role_chunk(index: int) -> dict[str, Any]:
+    return {"index": index, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+
+
 async def _one_choice(
-    state: ServerState, prepared: Prepared, index: int, seed: int | None, parallel: bool
+    slot: Slot, state: ServerState, prepared: Prepared, index: int, seed: int | None, parallel: bool
 ) -> tuple[dict[str, Any], ChatEvent]:
     choice = _Choice(index, parallel)
     last = ChatEvent(Delta())
-    async for event in _events(state, prepared, seed):
+    async for event in _events(slot, state, prepared, seed, stream=False):  # the answer, whole
         choice.delta(event.delta)
         last = event
     output = last.output
@@ -210,13 +219,13 @@ async def _one_choice(
     return body, last
 
 
-async def _complete(state: ServerState, body: ChatCompletionRequest, prepared: Prepared, model: str) -> dict:
-    results = await asyncio.gather(
-        *(
-            _one_choice(state, prepared, i, seed, body.parallel_tool_calls)
-            for i, seed in enumerate(_seeds(body))
-        )
-    )
+async def _complete(
+    state: ServerState, body: ChatCompletionRequest, admission: Admission, prepared: Prepared, model: str
+) -> dict:
+    def choice(index: int, seed: int | None) -> Callable[[Slot], Awaitable[tuple[dict, ChatEvent]]]:
+        return lambda slot: _one_choice(slot, state, prepared, index, seed, body.parallel_tool_calls)
+
+    results = await admission.run_all([choice(i, seed) for i, seed in enumerate(_seeds(body))])
     prompt_tokens = results[0][1].prompt_tokens
     completion_tokens = sum(event.completion_tokens for _, event in results)
     reasoning_tokens = sum(event.reasoning_tokens for _, event in results)
@@ -238,11 +247,9 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any
     chat_request = _chat_request(body, state)
     if state.settings.log_content:
         log.info("chat request messages=%s", json.dumps(body.messages, ensure_ascii=False)[:2000])
-    prepared = await asyncio.to_thread(state.chat.prepare, chat_request)
-    admission = state.limiter.admit()
-    if body.stream:
-        return StreamingResponse(
-            held(admission, _stream(state, body, prepared, model)), media_type="text/event-stream"
-        )
-    async with admission:
-        return await complete_or_cancel(request, _complete(state, body, prepared, model))
+    async with state.limiter.admit(body.n) as admission:
+        prepared = await admission.call(state.chat.prepare, chat_request)
+        if body.stream:
+            owned = admission.transfer()
+            return await start_stream(owned, _stream(state, body, owned, prepared, model))
+        return await complete_or_cancel(request, _complete(state, body, admission, prepared, model))

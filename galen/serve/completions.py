@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
+import functools
 import logging
 import time
 import uuid
@@ -10,16 +11,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
 
 from galen.engine.base import Chunk, GenerationRequest
 from galen.engine.sampling import SamplingParams
-from galen.errors import ContextWindowExceeded
-from galen.serve.bridge import iterate_in_thread
+from galen.errors import BadRequest, ContextWindowExceeded
 from galen.serve.disconnect import complete_or_cancel
+from galen.serve.limits import Admission, Slot
 from galen.serve.protocol import CompletionRequest
-from galen.serve.sse import held, sse, sse_done
 from galen.serve.state import ServerState
+from galen.serve.streaming import sse, sse_done, start_stream
 
 router = APIRouter()
 log = logging.getLogger("galen.serve")
@@ -33,18 +33,24 @@ def _prompts(body: CompletionRequest) -> list[str | list[int]]:
     return list(body.prompt)  # type: ignore[arg-type]
 
 
-def _requests(state: ServerState, body: CompletionRequest) -> list[tuple[int, GenerationRequest]]:
-    """One engine request per (prompt, n); max_tokens is clamped to what the window leaves."""
+def _requests(
+    state: ServerState, body: CompletionRequest, prompts: list[str | list[int]]
+) -> list[tuple[int, GenerationRequest]]:
+    """One engine request per (prompt, n); max_tokens is clamped to what the window leaves.
+    Runs after admission, in a slot: tokenising is work too."""
     sampling = state.sampling(body, thinking=None)
     engine = state.chat.engine
     out = []
-    for p_index, prompt in enumerate(_prompts(body)):
+    for p_index, prompt in enumerate(prompts):
+        param = "prompt" if len(prompts) == 1 else f"prompt[{p_index}]"
         if isinstance(prompt, str):
             prompt = engine.tokenize(prompt)  # counted once, sent as ids
+        if not prompt:
+            raise BadRequest(param, "must hold at least one token")
         used = len(prompt)
         room = engine.info.context_length - used
         if room < 1:
-            raise ContextWindowExceeded(used, sampling.max_tokens or 0, engine.info.context_length)
+            raise ContextWindowExceeded(used, sampling.max_tokens or 0, engine.info.context_length, param)
         for i in range(body.n):
             seed = None if sampling.seed is None else sampling.seed + i
             params: SamplingParams = sampling.updated(
@@ -54,14 +60,13 @@ def _requests(state: ServerState, body: CompletionRequest) -> list[tuple[int, Ge
     return out
 
 
-async def _chunks(state: ServerState, request: GenerationRequest) -> AsyncIterator[Chunk]:
-    async for chunk in iterate_in_thread(lambda: state.chat.engine.stream(request)):
-        yield chunk
+def _chunks(slot: Slot, state: ServerState, request: GenerationRequest) -> AsyncIterator[Chunk]:
+    return slot.iterate(functools.partial(state.chat.engine.stream, request))
 
 
-async def _one(state: ServerState, index: int, request: GenerationRequest) -> tuple[dict[str, Any], Chunk]:
+async def _one(slot: Slot, state: ServerState, index: int, request: GenerationRequest) -> tuple[dict, Chunk]:
     parts, last = [], Chunk("")
-    async for chunk in _chunks(state, request):
+    async for chunk in _chunks(slot, state, dataclasses.replace(request, stream=False)):  # the answer, whole
         parts.append(chunk.text)
         last = chunk
     choice = {"index": index, "text": "".join(parts), "logprobs": None, "finish_reason": last.finish_reason}
@@ -74,7 +79,7 @@ def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
 
 
 async def _stream(
-    state: ServerState, body: CompletionRequest, requests: list, model: str
+    state: ServerState, body: CompletionRequest, admission: Admission, requests: list, model: str
 ) -> AsyncIterator[str]:
     base = {
         "id": f"cmpl-{uuid.uuid4().hex}",
@@ -84,41 +89,30 @@ async def _stream(
     }
     prompt_tokens = completion_tokens = 0
     for index, request in requests:  # choices one after another keeps the stream simple
-        async for chunk in _chunks(state, request):
-            choice = {
-                "index": index,
-                "text": chunk.text,
-                "logprobs": None,
-                "finish_reason": chunk.finish_reason,
-            }
-            yield sse({**base, "choices": [choice]})
-            if chunk.finish_reason:
-                prompt_tokens += chunk.prompt_tokens or 0
-                completion_tokens += chunk.completion_tokens or 0
+        async with admission.slot() as slot:
+            async for chunk in _chunks(slot, state, request):
+                choice = {
+                    "index": index,
+                    "text": chunk.text,
+                    "logprobs": None,
+                    "finish_reason": chunk.finish_reason,
+                }
+                yield sse({**base, "choices": [choice]})
+                if chunk.finish_reason:
+                    prompt_tokens += chunk.prompt_tokens or 0
+                    completion_tokens += chunk.completion_tokens or 0
     if body.stream_options and body.stream_options.include_usage:
         yield sse({**base, "choices": [], "usage": _usage(prompt_tokens, completion_tokens)})
     yield sse_done()
     state.metrics.count_tokens(prompt_tokens, completion_tokens)
 
 
-@router.post("/v1/completions")
-async def completions(body: CompletionRequest, request: Request) -> Any:
-    state: ServerState = request.app.state.galen
-    model = state.check_model(body.model)
-    requests = await asyncio.to_thread(_requests, state, body)
-    admission = state.limiter.admit()
-    if body.stream:
-        return StreamingResponse(
-            held(admission, _stream(state, body, requests, model)), media_type="text/event-stream"
-        )
-    async with admission:
-        return await complete_or_cancel(request, _complete(state, body, requests, model))
-
-
 async def _complete(
-    state: ServerState, body: CompletionRequest, requests: list, model: str
+    state: ServerState, body: CompletionRequest, admission: Admission, requests: list, model: str
 ) -> dict[str, Any]:
-    results = await asyncio.gather(*(_one(state, i, r) for i, r in requests))
+    results = await admission.run_all(
+        [functools.partial(_one, state=state, index=i, request=r) for i, r in requests]
+    )
     prompt_tokens = sum(last.prompt_tokens or 0 for _, last in results[:: body.n])
     completion_tokens = sum(last.completion_tokens or 0 for _, last in results)
     state.metrics.count_tokens(prompt_tokens, completion_tokens)
@@ -132,3 +126,18 @@ async def _complete(
         "choices": [choice for choice, _ in results],
         "usage": _usage(prompt_tokens, completion_tokens),
     }
+
+
+@router.post("/v1/completions")
+async def completions(body: CompletionRequest, request: Request) -> Any:
+    state: ServerState = request.app.state.galen
+    model = state.check_model(body.model)
+    prompts = _prompts(body)
+    # Every choice of every prompt is admitted before any of them is tokenised.
+    param = "n" if len(prompts) == 1 else "prompt"
+    async with state.limiter.admit(len(prompts) * body.n, param) as admission:
+        requests = await admission.call(_requests, state, body, prompts)
+        if body.stream:
+            owned = admission.transfer()
+            return await start_stream(owned, _stream(state, body, owned, requests, model))
+        return await complete_or_cancel(request, _complete(state, body, admission, requests, model))

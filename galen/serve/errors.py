@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from galen.errors import GalenError, Overloaded
+from galen.errors import GalenError
 
 log = logging.getLogger("galen.serve")
 
@@ -38,8 +38,8 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GalenError)
     async def _galen(_: Request, exc: GalenError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
-        if exc.status >= 500:
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        if exc.status == 500:  # a 503 (shutting down) is expected, not an engine fault
             log.error("engine error: %s", exc.message)
         return JSONResponse(
             error_body(exc.message, exc.type, exc.param, exc.code), exc.status, headers=headers
@@ -53,7 +53,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
-        return JSONResponse(error_body(str(exc.detail), kind), exc.status_code)
+        code = "request_too_large" if exc.status_code == 413 else None  # see body_limit.py
+        return JSONResponse(error_body(str(exc.detail), kind, code=code), exc.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

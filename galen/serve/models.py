@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from galen import RESEARCH_NOTICE
 from galen.engine.chat import ChatRequest
@@ -56,10 +57,14 @@ async def get_model(model_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.get("/health")
-async def health(request: Request) -> dict[str, Any]:
+async def health(request: Request) -> JSONResponse:
+    """200 while serving; 503 once a shutdown has begun, so load balancers stop sending work."""
     state: ServerState = request.app.state.galen
     limiter = state.limiter
-    return {"status": "ok", "model": state.model_ids[0], "active": limiter.active, "queued": limiter.waiting}
+    body = {"model": state.model_ids[0], "active": limiter.active, "queued": limiter.waiting}
+    if limiter.closing:
+        return JSONResponse({"status": "draining", **body}, 503)
+    return JSONResponse({"status": "ok", **body})
 
 
 @router.get("/metrics")
@@ -72,11 +77,16 @@ async def metrics(request: Request) -> Response:
 
 @router.post("/tokenize")
 async def tokenize(body: TokenizeRequest, request: Request) -> dict[str, Any]:
-    """Token ids of a prompt, or of the chat prompt that `messages` would render to."""
+    """Token ids of a prompt, or of the chat prompt that `messages` would render to. Admitted
+    and run in a slot like a generation: rendering and tokenising a large body is work too."""
     state: ServerState = request.app.state.galen
     state.check_model(body.model)
-    text = body.prompt or ""
-    if body.messages is not None:
-        text = (await asyncio.to_thread(state.chat.render, ChatRequest(messages=body.messages))).text
-    tokens = await asyncio.to_thread(state.chat.engine.tokenize, text)
+    async with state.limiter.admit(1, param=None) as admission:
+        tokens = await admission.call(_tokens, state, body)
     return {"tokens": tokens, "count": len(tokens), "max_model_len": state.chat.engine.info.context_length}
+
+
+def _tokens(state: ServerState, body: TokenizeRequest) -> list[int]:
+    if body.messages is not None:
+        return state.chat.render(ChatRequest(messages=body.messages)).ids
+    return state.chat.engine.tokenize(body.prompt or "")

@@ -119,8 +119,13 @@ class CompletionRequest(SamplingFields):
     @field_validator("prompt")
     @classmethod
     def _not_empty(cls, value: str | list[Any]) -> str | list[Any]:
-        if isinstance(value, list) and not value:
+        # Caught here, before a stream starts: an empty prompt gives the engine nothing to continue.
+        if not value:
             raise ValueError("must not be empty")
+        if isinstance(value, list) and any(isinstance(p, str) and not p for p in value):
+            raise ValueError("every prompt in the list must be a non-empty string")
+        if isinstance(value, list) and any(isinstance(p, int) and p < 0 for p in value):
+            raise ValueError("token ids must be >= 0")
         return value
 
 

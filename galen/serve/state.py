@@ -21,8 +21,11 @@ class ServeSettings:
     port: int = 8000
     api_key: str | None = None
     default_preset: str | None = None  # None: the model profile's choice, by thinking mode
-    max_queue: int = 64
+    max_queue: int = 64  # choices waiting for a slot before 429
     max_active: int | None = None  # None: the engine's own concurrency
+    max_choices: int = 64  # prompts x n in one request
+    max_body_bytes: int = 32 * 2**20  # room for a few base64 images
+    shutdown_timeout: float = 20.0  # seconds in-flight work may run on after SIGTERM
     aliases: tuple[str, ...] = ()
     log_content: bool = False
 
@@ -37,7 +40,7 @@ class ServerState:
 
     def __post_init__(self) -> None:
         active = self.settings.max_active or self.chat.engine.info.max_concurrency
-        self.limiter = Limiter(active, self.settings.max_queue)
+        self.limiter = Limiter(active, self.settings.max_queue, self.settings.max_choices)
 
     @property
     def model_ids(self) -> list[str]:
