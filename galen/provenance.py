@@ -10,11 +10,14 @@ same things the same way, so `galen lineage` can follow any result back to its s
      "resolved": every setting the job ran with, defaults filled in,
      "inputs":   [{"role": "model", "path": ".../export", "sha256": "<weights hash>",
                    "fingerprint": {...}, "folder": ".../export"}, ...],
-     "outputs":  [{"role": "output", "path": "results.json", "sha256": "...", "bytes": 1234}, ...]}
+     "outputs":  [{"role": "output", "path": "results.json", "sha256": "...", "bytes": 1234}, ...],
+     "self_sha256": sha256 of this file's text written without this field}
 
 An input's `folder` names the galen run folder it came out of (a data build for a training
 file, a training run for an export, an export for a model); that is the link lineage follows.
-Input paths are absolute; output paths are relative to the run folder. Secrets (API keys) are
+Input paths are absolute; output paths are relative to the run folder. `self_sha256` makes the
+file tamper-evident (a changed date or setting is caught, not only a changed output), and
+`check_provenance` recomputes it and every output's hash. Secrets (API keys) are
 never part of a config or a setting, so they never reach this file.
 
 The job's own files (results.json, manifest.json, run.json, galen_export.json) keep their
@@ -24,6 +27,7 @@ formats; their version, commit and time come from `stamp()`, the same as here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import subprocess
 from collections.abc import Iterable
@@ -96,6 +100,16 @@ class Provenance(BaseModel):
     resolved: dict[str, Any] = Field(default_factory=dict)
     inputs: list[FileRef] = Field(default_factory=list)
     outputs: list[FileRef] = Field(default_factory=list)
+    self_sha256: str | None = None
+
+
+def _text(record: Provenance) -> str:
+    data = record.model_dump(mode="json", exclude_none=True, exclude={"self_sha256"})
+    return json.dumps(data, indent=1, ensure_ascii=False)
+
+
+def _self_hash(record: Provenance) -> str:
+    return hashlib.sha256(_text(record).encode("utf-8")).hexdigest()
 
 
 def file_input(role: str, path: str | Path, **extra: Any) -> FileRef:
@@ -143,9 +157,32 @@ def write_provenance(
         inputs=inputs,
         outputs=outputs(folder, output_files),
     )
+    record.self_sha256 = _self_hash(record)
     text = json.dumps(record.model_dump(mode="json", exclude_none=True), indent=1, ensure_ascii=False)
     write_atomic(folder / PROVENANCE, text + "\n")
     return record
+
+
+def check_provenance(folder: Path) -> list[str]:
+    """What no longer matches the folder's provenance.json: the file itself (its `self_sha256`,
+    or not readable) and every output it lists. An empty list when all holds or there is none."""
+    path = Path(folder) / PROVENANCE
+    if not path.is_file():
+        return []
+    try:
+        record = read_provenance(folder)
+    except ValueError as exc:
+        return [f"{PROVENANCE}: not a valid run record ({str(exc).splitlines()[0]})"]
+    problems = []
+    if record.self_sha256 is not None and _self_hash(record) != record.self_sha256:
+        problems.append(f"{PROVENANCE}: changed since it was written (its own sha256 does not match)")
+    for ref in record.outputs:
+        out = Path(folder) / (ref.path or "")
+        if not out.is_file():
+            problems.append(f"{PROVENANCE}: lists {ref.path}, which is missing")
+        elif ref.sha256 and sha256_file(out) != ref.sha256:
+            problems.append(f"{PROVENANCE}: {ref.path} changed since it was written")
+    return problems
 
 
 def read_provenance(folder: Path) -> Provenance | None:

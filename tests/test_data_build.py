@@ -84,6 +84,16 @@ def test_verify_says_what_changed(built, tmp_path):
     )
 
 
+def test_verify_catches_an_edited_provenance_record(built, tmp_path):
+    # A changed date or setting in provenance.json hashes no output, so only its own hash shows it.
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    record = copy / "provenance.json"
+    record.write_text(record.read_text().replace('"created": "2', '"created": "1', 1))
+    problems = verify(copy).problems
+    assert problems == ["provenance.json: changed since it was written (its own sha256 does not match)"]
+
+
 def test_report_writes_markdown_and_a_plot(built, tmp_path):
     tables, target = build_report(built, tmp_path / "report")
     titles = [t.title for t in tables]

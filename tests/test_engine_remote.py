@@ -38,8 +38,11 @@ def test_remote_matches_the_local_engine(remote, smollm2_engine):
 
 def test_chat_over_remote_uses_the_same_chat_layer(remote):
     chat = ChatEngine(remote, resolve("smollm2", chat_template="chatml_think"))
-    result = chat.complete(ChatRequest([{"role": "user", "content": "Hi"}], SamplingParams(max_tokens=6)))
-    assert result.output.reasoning is not None and result.completion_tokens == 6
+    # Greedy: a sampled reply may end (EOS) before its sixth token.
+    request = ChatRequest([{"role": "user", "content": "Hi"}], PRESETS["greedy"].updated(max_tokens=6))
+    result = chat.complete(request)
+    assert result.output.reasoning is not None
+    assert result.finish_reason == "length" and result.completion_tokens == 6
 
 
 def test_unreachable_server_is_a_load_error():

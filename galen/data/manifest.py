@@ -11,8 +11,9 @@
 
 `verify(out)` recomputes every hash and row count listed in the manifest and lists what changed,
 what is missing and which files the manifest does not know. The manifest also holds the log's
-sha256 and its own (`manifest_sha256`, over its text without that field), so that one flipped
-byte in any file of the folder is caught. Output files carry no time stamps, so
+sha256 and its own (`manifest_sha256`, over its text without that field), and provenance.json holds
+its own (`galen.provenance.check_provenance`), so that one flipped byte in any file of the folder
+is caught. Output files carry no time stamps, so
 running the same recipe on the same inputs writes byte-identical files; only the log and the
 manifest record when.
 """
@@ -29,7 +30,7 @@ from typing import Any
 from galen import __version__
 from galen.errors import BadRequest
 from galen.files import sha256_file
-from galen.provenance import now, stamp
+from galen.provenance import check_provenance, now, stamp
 
 TOOL = f"galen {__version__}"
 MANIFEST = "manifest.json"
@@ -175,4 +176,5 @@ def verify(out: Path) -> Verification:
                 problems.append(f"{LOG}:{number}: not valid JSON")
     else:
         problems.append(f"{LOG}: missing")
+    problems += check_provenance(out)
     return Verification(len(listed), problems)
