@@ -167,3 +167,26 @@ def test_num_fewshot_on_real_mmlu_pro() -> None:
     assert (
         task.prompt(task.samples[0], "lm-eval")[0]["content"].count("Answer: Let's think step by step.") == 3
     )
+
+
+def test_multimedqa_through_the_cli_scores_the_group(tmp_path: Path, server) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "galen.cli.main", "eval", "run", "--model", server.base_url,
+         "--tasks", "multimedqa", "--limit", "1", "--max-tokens", "8", "--no-think", "--output", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "multimedqa (group):" in done.stdout and "mmlu_professional_medicine" in done.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert list(results["tasks"]) == list(GROUPS["multimedqa"])
+    group = results["groups"]["multimedqa"]
+    mean = sum(t["value"] for t in results["tasks"].values()) / 9  # 1 item each: size-weighted = plain mean
+    assert group["n"] == 9 and group["value"] == pytest.approx(mean)
+    lmeval = json.loads((out / "results_lmeval.json").read_text())
+    assert lmeval["group_subtasks"]["multimedqa"] == list(GROUPS["multimedqa"])
+    assert lmeval["groups"]["multimedqa"]["exact_match,none"] == group["value"]
