@@ -196,3 +196,18 @@ def test_published_file_of_your_own_and_its_errors(card_runs, tmp_path) -> None:
     over.write_text("cards:\n  p:\n    title: t\n    scale: fraction\n    columns:\n      M: {medqa: 70}\n")
     done = _cli("table", str(card_runs["gemma-it"]), "--published", str(over))
     assert done.exit_code == 2 and "outside 0..1" in done.stderr
+
+
+def test_names_rows_stderr_and_csv_on_stdout(card_runs) -> None:
+    done = _cli(
+        "table", str(card_runs["gemma-it"]), str(card_runs["meditron"]), "--names", "IT,FO",
+        "--tasks", "pubmedqa,medqa", "--stderr", "--no-details", "--format", "csv",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    assert rows[0] == ["task_id", "Task", "IT", "FO"]
+    assert [r[0] for r in rows[1:]] == ["pubmedqa", "medqa", "average"]
+    se = (0.746 * 0.254 / 499) ** 0.5  # one answer per item: the sample stderr
+    assert rows[1][2] == f"0.7460 ± {se:.4f}"
+    wrong = _cli("table", str(card_runs["gemma-it"]), "--names", "a,b")
+    assert wrong.exit_code == 2 and "--names gives 2 names for 1 runs" in wrong.stderr
