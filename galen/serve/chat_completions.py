@@ -44,6 +44,8 @@ def _chat_request(body: ChatCompletionRequest, state: ServerState) -> ChatReques
         template_kwargs=kwargs,
         thinking_budget=body.thinking_budget,
         mm_processor_kwargs=body.mm_processor_kwargs,
+        output_format=body.response_format.output_format() if body.response_format else None,
+        logprobs=body.logprobs_wanted(),
     )
     request.sampling = state.sampling(body, state.chat.thinking_enabled(request))
     return request
