@@ -44,6 +44,7 @@ class TokenLogprob:
     logprob: float
     bytes: tuple[int, ...] = ()
     top: tuple[TokenLogprob, ...] = ()
+    id: int | None = None  # the token id, where the engine gives it
 
 
 @dataclass

@@ -77,9 +77,8 @@ def _token_logprob(entry: dict[str, Any], top: int) -> TokenLogprob:
     alternatives = tuple(_token_logprob(t, 0) for t in (entry.get("top_logprobs") or [])[:top])
     token = entry.get("token", "")
     raw = entry.get("bytes")
-    return TokenLogprob(
-        token, float(entry["logprob"]), tuple(raw) if raw else tuple(token.encode()), alternatives
-    )
+    data = tuple(raw) if raw else tuple(token.encode())
+    return TokenLogprob(token, float(entry["logprob"]), data, alternatives, entry.get("id"))
 
 
 def _merged_logprobs(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -104,6 +104,7 @@ class TransformersEngine(Engine):
         self._bos_prefix = self._tokenizer_bos()
         self._lock = threading.Lock()
         self._grammar_tokenizer: Any = None  # llguidance's view of the vocabulary, built when first needed
+        self._grammar_lock = threading.Lock()  # not _lock: that one is held for a whole generation
 
     def _load(self, folder: Path, gguf: str | None, dtype: str) -> tuple[Any, Any]:
         kwargs: dict[str, Any] = {"local_files_only": True}
@@ -209,7 +210,7 @@ class TransformersEngine(Engine):
     def _constraint(self, schema: dict[str, Any] | None) -> grammar.TokenConstraint | None:
         if schema is None:
             return None
-        with self._lock:
+        with self._grammar_lock:
             if self._grammar_tokenizer is None:
                 vocab = self.model.get_output_embeddings().weight.shape[0]
                 self._grammar_tokenizer = grammar.hf_tokenizer(self.tokenizer, vocab)
@@ -223,11 +224,11 @@ class TransformersEngine(Engine):
             values, ids = torch.topk(logprobs, top)
             alternatives = tuple(self._logprob(int(i), float(v)) for v, i in zip(values, ids, strict=True))
         chosen = self._logprob(token, float(logprobs[token]))
-        return TokenLogprob(chosen.token, chosen.logprob, chosen.bytes, alternatives)
+        return TokenLogprob(chosen.token, chosen.logprob, chosen.bytes, alternatives, token)
 
     def _logprob(self, token: int, logprob: float) -> TokenLogprob:
         text = self._decode([token])
-        return TokenLogprob(text, logprob, tuple(text.encode()))
+        return TokenLogprob(text, logprob, tuple(text.encode()), id=token)
 
     def _forward(
         self, ids: list[int], cache: Any, features: dict[str, Any] | None = None
