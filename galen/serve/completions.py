@@ -65,8 +65,8 @@ def _requests(
 
 
 def _json_schema(state: ServerState, body: CompletionRequest) -> dict[str, Any] | None:
-    """`response_format`'s schema, checked (a 400 naming the field) before anything runs."""
-    output_format = body.response_format.output_format() if body.response_format else None
+    """The schema the text must match, checked (a 400 naming the field) before anything runs."""
+    output_format = body.output_format()
     if output_format is None:
         return None
     state.chat.engine.check_json_schema(output_format.schema, output_format.param)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from galen.chat.output_format import OutputFormat
+from galen.errors import BadRequest
 
 
 class FunctionDef(BaseModel):
@@ -71,6 +72,21 @@ class ResponseFormat(BaseModel):
             param = "response_format.json_schema.schema"
             return OutputFormat.json_schema(spec.schema_, param, spec.name, spec.strict)
         return None
+
+
+class StructuredOutputs(BaseModel):
+    """vLLM's `structured_outputs` on completions, which galen's remote engine sends (so one
+    galen can serve through another): `json` (a schema) or `json_object` only."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    json_: dict[str, Any] | None = Field(default=None, alias="json")
+    json_object: bool | None = None
+
+    def output_format(self) -> OutputFormat | None:
+        if self.json_ is not None:
+            return OutputFormat.json_schema(self.json_, "structured_outputs.json")
+        return OutputFormat.json_object("structured_outputs.json_object") if self.json_object else None
 
 
 # -- log-probabilities ------------------------------------------------------------------------
@@ -186,6 +202,15 @@ class CompletionRequest(SamplingFields):
     # Generated tokens' log-probabilities with this many alternatives (OpenAI's legacy form).
     logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     response_format: ResponseFormat | None = None  # as vLLM's completions take it
+    structured_outputs: StructuredOutputs | None = None
+
+    def output_format(self) -> OutputFormat | None:
+        """The constraint on the text, from `response_format` or vLLM's `structured_outputs`."""
+        if self.response_format and self.structured_outputs:
+            raise BadRequest("structured_outputs", "give either response_format or structured_outputs")
+        if self.structured_outputs:
+            return self.structured_outputs.output_format()
+        return self.response_format.output_format() if self.response_format else None
 
     @field_validator("echo")
     @classmethod
