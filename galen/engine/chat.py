@@ -259,6 +259,9 @@ class _Run:
                     yield from self._end()
                     return
                 yield from self._inject(f"\n{think.close}\n\n")
+            elif self.answer_schema is not None and self.generated.endswith(think.close):
+                # The constraint allows no leading whitespace: write the break the model would.
+                yield from self._inject("\n\n")
         if self.forced:
             yield from self._forced(self.forced)
         elif self.left > 0:

@@ -5,8 +5,8 @@ llama.cpp's LLGuidance support, so llama.cpp already compiles every `json_schema
 with llguidance. The transformers engine uses the same library through its Python package, so
 both local engines accept the same schemas, refuse the same ones with the same message (checked
 here, before anything runs) and lay JSON out alike. It is a small Rust wheel with no dependency
-of its own (its torch helpers use the torch the transformers engine already has), computes a
-token mask in tens of microseconds, and is one of vLLM's structured-output backends too.
+of its own, computes a token mask in tens of microseconds, and is one of vLLM's
+structured-output backends too.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import llguidance
+import numpy as np
 
 from galen.errors import BadRequest
 
@@ -56,25 +57,35 @@ def hf_tokenizer(tokenizer: Any, vocab_size: int) -> llguidance.LLTokenizer:
 
 class TokenConstraint:
     """One generation's grammar state on the transformers engine: masks the logits before each
-    sampling step and follows the tokens sampled."""
+    sampling step and follows the tokens sampled.
+
+    The mask is filled with llguidance's numpy helper and unpacked here: its torch helper
+    applies the mask through `torch.compile`, which on a CPU compiles C++ on first use.
+    """
 
     def __init__(self, tokenizer: llguidance.LLTokenizer, schema: dict[str, Any], eos_ids: Iterable[int]):
-        import llguidance.torch
+        import llguidance.numpy
 
-        self._torch = llguidance.torch
+        self._fill = llguidance.numpy.fill_next_token_bitmask
         self.matcher = llguidance.LLMatcher(tokenizer, json_grammar(schema))
         if self.matcher.is_error():  # checked by check_schema before; a second line of defence
             raise BadRequest(None, f"the JSON schema cannot be enforced: {self.matcher.get_error()}")
-        self.mask = llguidance.torch.allocate_token_bitmask(1, tokenizer.vocab_size)
+        self.mask = llguidance.numpy.allocate_token_bitmask(1, tokenizer.vocab_size)
         self.eos_ids = sorted(eos_ids)
 
+    def allowed(self, size: int) -> np.ndarray:
+        """Which of `size` token ids the grammar allows next (bit i of the mask is token i)."""
+        self._fill(self.matcher, self.mask, 0)
+        bits = np.unpackbits(self.mask[0].view(np.uint8), bitorder="little")[:size].astype(bool)
+        return np.pad(bits, (0, size - bits.size))  # ids past the grammar's vocabulary: never
+
     def apply(self, logits: Any) -> Any:
-        """A copy of `logits` (1-D) with every token the grammar forbids at -inf; once the JSON
-        is complete, any of the model's end-of-sequence tokens may end it."""
-        self._torch.fill_next_token_bitmask(self.matcher, self.mask, 0)
-        masked = logits.clone().unsqueeze(0)
-        self._torch.apply_token_bitmask_inplace(masked, self.mask)
-        masked = masked[0]
+        """A copy of `logits` (1-D torch) with every token the grammar forbids at -inf; once the
+        JSON is complete, any of the model's end-of-sequence tokens may end it."""
+        import torch
+
+        allowed = torch.from_numpy(self.allowed(logits.numel())).to(logits.device)
+        masked = logits.masked_fill(~allowed, float("-inf"))
         if self.matcher.is_accepting():
             masked[self.eos_ids] = logits[self.eos_ids]
         return masked
