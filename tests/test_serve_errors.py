@@ -128,6 +128,7 @@ def test_truncated_multibyte_output_never_kills_the_server(server):
         ("/chat/completions", {"messages": MESSAGES, "logit_bias": {"42": 5}}, "logit_bias"),
         ("/chat/completions", {"messages": MESSAGES, "functions": [{"name": "f"}]}, "functions"),
         ("/chat/completions", {"messages": MESSAGES, "modalities": ["text", "audio"]}, "modalities"),
+        ("/chat/completions", {"messages": MESSAGES, "modalities": True}, "modalities"),  # found by fuzzing
         ("/chat/completions", {"messages": MESSAGES, "prediction": {"type": "content"}}, "prediction"),
         ("/completions", {"prompt": "x", "suffix": "end"}, "suffix"),
         ("/completions", {"prompt": "x", "best_of": 3}, "best_of"),

@@ -103,7 +103,7 @@ _REFUSED: dict[str, tuple[Any, str]] = {
     "functions": (bool, "the deprecated `functions` form is not supported; use `tools`"),
     "function_call": (bool, "the deprecated `function_call` form is not supported; use `tool_choice`"),
     "audio": (bool, "audio output is not supported"),
-    "modalities": (lambda v: bool(v) and list(v) != ["text"], "only text output is supported"),
+    "modalities": (lambda v: v not in (None, [], ["text"]), "only text output is supported"),
     "prediction": (bool, "predicted outputs are not supported"),
     "web_search_options": (bool, "web search is not supported"),
     "suffix": (bool, "insertion after a suffix is not supported"),
