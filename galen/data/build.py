@@ -64,8 +64,13 @@ def read_source(k: int, source: SourceConfig, recipe: Recipe) -> SourceRead:
     """All records of one source; an error names the recipe entry, the file and the row."""
     adapter = get_adapter(source.format)
     field = f"sources[{k}]"
+    where = source.path
+    if source.format == "synth" and where is None:  # the items `galen data synth` made for this recipe
+        where = str(recipe.synth_dir)
+        if not recipe.synth_dir.is_dir():
+            raise BadRequest(f"{field}.path", f"{where} does not exist: run `galen data synth` first")
     try:
-        files = locate(adapter, source.path, source.split, source.subset, recipe.base)
+        files = locate(adapter, where, source.split, source.subset, recipe.base)
     except GalenError as exc:
         raise BadRequest(f"{field}.path", _problem(exc).removeprefix("path: ")) from None
     records, rows, skipped = [], 0, Counter()

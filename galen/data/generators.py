@@ -1,0 +1,190 @@
+"""The three synthetic components of the MeditronFO corpus: what the teacher is asked, how its
+reply is read, and the check that accepts or rejects it.
+
+Each generator is a prompt file under `data/prompts/` (a recipe may name its own; `<<passage>>`
+is replaced by the chunk) and a reader of the reply's labelled fields (`Question:`, `Answer:`...):
+
+- `guideline_qa`: a question the chunk answers, the answer, and the supporting passage quoted.
+  Grounding check: the quote, compared as words (case, spacing and punctuation ignored), must
+  occur in the chunk and be at least `min_quote_words` long; with `verify`, a second teacher call
+  must also say the passage supports the answer (`prompts/verify.md`).
+- `mcq`: an exam-style question with options A-D (or A-E), one gold letter and an explanation,
+  made into the benchmarks' format (galen eval's "galen" prompt, `{"answer": "C"}` after the
+  explanation). Check: four or five distinct non-empty options, a gold letter among them, an
+  explanation.
+- `vignette`: a clinical case, an open question and a reference answer; the user message is the
+  case and the question, as a pairwise-judge vignette's `prompt` is. Check: a case of at least
+  15 words, a question, a reference answer of at least 5 words.
+
+A reply that fails is `Rejected` with its reason: `malformed` (a field missing or empty, an
+option repeated, a reply cut off), `ungrounded` (the quote is not in the chunk) or `unsupported`
+(the second call said no).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from galen.data.record import TaskKind
+from galen.files import sha256_bytes
+
+PROMPTS = Path(__file__).resolve().parent / "prompts"
+GENERATORS = ("guideline_qa", "mcq", "vignette")
+LETTERS = "ABCDE"
+MIN_VIGNETTE_WORDS = 15
+MIN_REFERENCE_WORDS = 5
+
+
+class Rejected(Exception):
+    """A reply that is not a usable item. kind: malformed, ungrounded, unsupported, too_long."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(f"{kind}: {reason}")
+        self.kind = kind
+        self.reason = reason
+
+
+@dataclass
+class Draft:
+    """A parsed, checked item: enough to make a Record.
+
+    prompt: the user message (mcq: the question alone; its record is built in the exam format).
+    reply: the assistant message. check: the verdict recorded on the record.
+    """
+
+    kind: TaskKind
+    question: str
+    reply: str
+    prompt: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+    gold: str | None = None
+    quote: str | None = None
+    check: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A prompt file: its text and sha256 (recorded on every item it made)."""
+
+    path: Path
+    text: str
+
+    @classmethod
+    def load(cls, path: Path) -> Template:
+        return cls(path, path.read_text(encoding="utf-8"))
+
+    @property
+    def sha256(self) -> str:
+        return sha256_bytes(self.text.encode("utf-8"))
+
+    def render(self, **values: str) -> str:
+        text = self.text
+        for key, value in values.items():
+            text = text.replace(f"<<{key}>>", value)
+        return text
+
+
+def words(text: str) -> list[str]:
+    """Lower-case runs of letters or digits: how quotes and passages are compared."""
+    return re.findall(r"[^\W_]+", text.lower())
+
+
+def labelled(text: str, names: tuple[str, ...], letters: bool = False) -> dict[str, str]:
+    """The value after each `Name:` line (first occurrence wins; markdown bold and bullets are
+    ignored); with `letters`, option lines `A. ...`, `B) ...` too, keyed by their letter.
+
+    >>> labelled("Question: Why?\\nAnswer: **Because.**", ("question", "answer"))
+    {'question': 'Why?', 'answer': 'Because.'}
+    """
+    alternatives = "|".join(re.escape(n) for n in names)
+    option = rf"|\(?([{LETTERS}])[.):]" if letters else ""
+    pattern = re.compile(rf"^[ \t>*_#-]*(?:({alternatives})[ \t*_]*:{option})[ \t*_]*", re.I | re.M)
+    found: dict[str, str] = {}
+    matches = list(pattern.finditer(text))
+    for k, match in enumerate(matches):
+        end = matches[k + 1].start() if k + 1 < len(matches) else len(text)
+        key = (match.group(1) or "").lower() or match.group(2).upper()
+        found.setdefault(key, text[match.end() : end].strip().strip("*_ ").strip())
+    return found
+
+
+def _need(found: dict[str, str], *names: str) -> None:
+    missing = [n for n in names if not found.get(n)]
+    if missing:
+        raise Rejected(
+            "malformed", f"no {', '.join(repr(m.capitalize() + ':') for m in missing)} in the reply"
+        )
+
+
+def grounded_qa(reply: str, passage: str, min_quote_words: int) -> Draft:
+    """A guideline QA item, accepted only when its quote is in the passage."""
+    found = labelled(reply, ("question", "answer", "quote"))
+    _need(found, "question", "answer", "quote")
+    quote = found["quote"].strip().strip("\"'“”‘’").strip()
+    said = words(quote)
+    if len(said) < min_quote_words:
+        raise Rejected("ungrounded", f"the quote has {len(said)} words, fewer than {min_quote_words}")
+    if f" {' '.join(said)} " not in f" {' '.join(words(passage))} ":
+        raise Rejected("ungrounded", "the quote is not in the passage")
+    check = {"method": "quote", "passed": True, "quote_words": len(said)}
+    question, answer = found["question"], found["answer"]
+    return Draft("open", question, answer, prompt=question, quote=quote, check=check)
+
+
+def exam_mcq(reply: str) -> Draft:
+    """An exam-style item with one gold letter among four or five distinct options."""
+    found = labelled(reply, ("question", "answer", "explanation"), letters=True)
+    _need(found, "question", "answer", "explanation")
+    options = {letter: found[letter] for letter in LETTERS if found.get(letter)}
+    if list(options) not in (list("ABCD"), list("ABCDE")):
+        raise Rejected("malformed", f"options {''.join(options) or 'none'}: expected A-D or A-E")
+    if len({" ".join(words(v)) for v in options.values()}) < len(options):
+        raise Rejected("malformed", "two options say the same")
+    gold = re.match(rf"\(?([{LETTERS}])\b", found["answer"].strip())
+    if gold is None or gold.group(1) not in options:
+        raise Rejected("malformed", f"the answer {found['answer'][:20]!r} is not one of the option letters")
+    check = {"method": "format", "passed": True, "options": len(options)}
+    question = found["question"]
+    return Draft(
+        "choice",
+        question,
+        found["explanation"],
+        prompt=question,
+        options=options,
+        gold=gold.group(1),
+        check=check,
+    )
+
+
+def clinical_vignette(reply: str) -> Draft:
+    """An open-ended case with a reference answer (the pairwise-judge format)."""
+    found = labelled(reply, ("vignette", "question", "reference answer"))
+    _need(found, "vignette", "question", "reference answer")
+    case, reference = found["vignette"], found["reference answer"]
+    if len(words(case)) < MIN_VIGNETTE_WORDS:
+        raise Rejected("malformed", f"the vignette has fewer than {MIN_VIGNETTE_WORDS} words")
+    if len(words(reference)) < MIN_REFERENCE_WORDS:
+        raise Rejected("malformed", f"the reference answer has fewer than {MIN_REFERENCE_WORDS} words")
+    prompt = f"{case}\n\n{found['question']}"
+    check = {"method": "format", "passed": True}
+    return Draft("open", found["question"], reference, prompt=prompt, check=check)
+
+
+def read_reply(generator: str, reply: str, passage: str, min_quote_words: int) -> Draft:
+    """The item in a teacher's reply, or `Rejected` with why not."""
+    if generator == "guideline_qa":
+        return grounded_qa(reply, passage, min_quote_words)
+    if generator == "mcq":
+        return exam_mcq(reply)
+    return clinical_vignette(reply)
+
+
+def supported(reply: str) -> bool | None:
+    """The verify call's yes / no (None: neither word leads the reply)."""
+    first = words(reply)[:3]
+    if "yes" in first:
+        return True
+    return False if "no" in first else None

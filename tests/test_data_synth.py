@@ -1,0 +1,300 @@
+"""galen data synth: guideline ingest, the three generators' readers and checks, the teacher pool,
+and the command against two real `galen serve` processes (killed after its first shard, resumed),
+its items then built into a corpus like any source.
+
+A scripted teacher is used only where a real one cannot give the needed shape on cue: a reply
+that passes every check (to check what a kept record carries), a reply that is malformed on
+every try, and two slow servers whose load can be compared. Everything else runs on the embedded
+SmolLM2, whose items are poor: the tests check that each verdict is honest (a kept quote is in its
+chunk, a kept MCQ's gold letter is one of its options), not that items are good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from galen.data.build import build
+from galen.data.distill import Teacher
+from galen.data.generators import Rejected, clinical_vignette, exam_mcq, grounded_qa, labelled
+from galen.data.guidelines import chunk_text, ingest
+from galen.data.manifest import verify
+from galen.data.recipe import load_recipe, parse_recipe
+from galen.data.synth import run_synth
+from galen.data.teachers import TeacherPool
+from galen.engine.endpoint import Answer
+from galen.errors import BadRequest
+
+SAMPLES = Path(__file__).resolve().parents[1] / "galen" / "data" / "samples"
+PASSAGE = (
+    "Treat fever after travel to a malaria-endemic area as malaria until proven otherwise. Send a "
+    "thick and thin blood film on the same day, and repeat it at 12 to 24 hours if it is negative."
+)
+
+
+def test_chunks_keep_paragraphs_and_stay_under_the_limit():
+    text = "\n\n".join(f"Para {k} " + "word " * (10 * k) + "end." for k in range(1, 6))
+    chunks = chunk_text(text, 25)
+    assert all(len(c.split()) <= 25 for c in chunks)
+    assert " ".join(" ".join(chunks).split()) == " ".join(text.split())  # nothing lost or reordered
+    assert chunk_text("A b.\n\nC d.", 10) == ["A b.\n\nC d."]
+
+
+def test_the_sample_ingests_with_provenance():
+    read = ingest(None, Path("."), chunk_words=120)
+    assert read.where == "sample:guidelines" and not read.skipped
+    assert {d.file for d in read.documents} == {
+        "community_acquired_pneumonia.txt",
+        "fever_in_returning_travellers.md",
+        "guidelines.jsonl",
+    }
+    for doc in read.documents:
+        assert "NOT real guidance" in doc.title and doc.licence == "Apache-2.0" and doc.revision == "sample"
+        assert len(doc.file_sha256) == 64 and len(doc.sha256) == 64 and doc.source == "galen-sample"
+    assert len(read.chunks) == 8 and read.chunks[0].id == f"{read.documents[0].id}#0"
+    assert all(20 <= len(c.text.split()) <= 120 for c in read.chunks)
+
+
+def test_unreadable_guideline_files_are_counted_and_the_rest_is_read(tmp_path):
+    (tmp_path / "good.md").write_text("# Good\n\n" + "Offer a test to every adult. " * 8)
+    (tmp_path / "latin1.txt").write_bytes("Fièvre ".encode("latin-1") * 30)
+    (tmp_path / "broken.jsonl").write_text('{"id": "x", "clean_text": "fine"}\n{not json\n')
+    (tmp_path / "empty.md").write_text("---\ntitle: nothing here\n---\n")
+    read = ingest(str(tmp_path), tmp_path)
+    assert [d.id for d in read.documents] == ["good"] and read.documents[0].title == "Good"
+    assert read.skipped == {
+        "unreadable file: not UTF-8 text": 1,
+        "unreadable file: not valid JSON": 1,
+        "no text": 1,
+    }
+    (tmp_path / "good.md").unlink()
+    with pytest.raises(BadRequest, match="no guideline could be read") as error:
+        ingest(str(tmp_path), tmp_path)
+    assert "\n" not in error.value.message
+
+
+def test_grounded_qa_accepts_only_a_quote_from_the_passage():
+    reply = (
+        "**Question:** When should the film be repeated?\nAnswer: At 12 to 24 hours.\n"
+        'Quote: "repeat it at 12 to 24 HOURS, if it is negative"'
+    )
+    draft = grounded_qa(reply, PASSAGE, 6)
+    assert draft.question == "When should the film be repeated?" and draft.reply == "At 12 to 24 hours."
+    assert draft.check == {"method": "quote", "passed": True, "quote_words": 11}
+    reworded = reply.replace("repeat it", "do it again")
+    for bad, kind in [(reworded, "ungrounded"), (reply.split("Quote")[0], "malformed")]:
+        with pytest.raises(Rejected) as rejected:
+            grounded_qa(bad, PASSAGE, 6)
+        assert rejected.value.kind == kind
+    with pytest.raises(Rejected, match="fewer than 12"):
+        grounded_qa(reply, PASSAGE, 12)
+    with pytest.raises(Rejected, match="ungrounded"):  # words run on across a word boundary
+        grounded_qa(reply.replace("repeat it", "epeat it"), PASSAGE, 6)
+
+
+def test_exam_mcq_needs_four_distinct_options_and_a_gold_letter_among_them():
+    reply = "Question: First step?\nA. Film\nB) Wait\nC. Scan\nD. Discharge\n"
+    reply += "Answer: (A) Film\nExplanation: Same day."
+    draft = exam_mcq(reply)
+    assert draft.options == {"A": "Film", "B": "Wait", "C": "Scan", "D": "Discharge"} and draft.gold == "A"
+    for bad, why in [
+        (reply.replace("D. Discharge\n", ""), "expected A-D"),
+        (reply.replace("C. Scan", "C. film"), "same"),
+        (reply.replace("Answer: (A) Film", "Answer: E"), "not one of the option letters"),
+        (reply.replace("Explanation: Same day.", ""), "Explanation"),
+    ]:
+        with pytest.raises(Rejected, match=why):
+            exam_mcq(bad)
+
+
+def test_vignette_has_a_case_a_question_and_a_reference_answer():
+    case = "A 34-year-old woman returns from a rural trip with three days of fever, rigors and headache."
+    draft = clinical_vignette(
+        f"Vignette: {case}\nQuestion: What now?\nReference answer: Send a malaria film today."
+    )
+    assert draft.prompt == f"{case}\n\nWhat now?" and draft.kind == "open"
+    with pytest.raises(Rejected, match="vignette has fewer"):
+        clinical_vignette(
+            "Vignette: Fever.\nQuestion: What now?\nReference answer: Send a malaria film today."
+        )
+    assert labelled("- Reference Answer: yes", ("reference answer",)) == {"reference answer": "yes"}
+
+
+def fixed(
+    reply: str, model: str = "scripted", url: str = "http://scripted/v1", delay: float = 0.0
+) -> Teacher:
+    async def ask(messages, params):
+        await asyncio.sleep(delay)
+        return Answer(reply, None, "stop", 1, 1, 0)
+
+    return Teacher(ask, model, url)
+
+
+def sample_recipe(tmp_path: Path, **synth) -> object:
+    data = yaml.safe_load((SAMPLES / "recipe_synth.yaml").read_text())
+    data["output"] = str(tmp_path / "out")
+    data["synth"].update(synth)
+    return parse_recipe(data, SAMPLES)
+
+
+def test_the_pool_shares_calls_by_load_and_refuses_mixed_models():
+    """Scripted servers that take 20 ms a call: eight calls at once go four to each."""
+    pool = TeacherPool([fixed("x", url="http://a/v1", delay=0.02), fixed("x", url="http://b/v1", delay=0.02)])
+
+    async def many():
+        return await asyncio.gather(*(pool.chat([{"role": "user", "content": "q"}], None) for _ in range(8)))
+
+    answers = asyncio.run(many())
+    assert pool.share() == {"http://a/v1": 4, "http://b/v1": 4}
+    assert sorted({a.endpoint for a in answers}) == ["http://a/v1", "http://b/v1"]
+    with pytest.raises(BadRequest, match="different models"):
+        TeacherPool([fixed("x", model="m1"), fixed("x", model="m2")])
+
+
+def test_a_malformed_teacher_is_rejected_on_every_try_and_counted(tmp_path):
+    """A scripted teacher that never answers in the asked form (a real one does so only by chance)."""
+    recipe = sample_recipe(tmp_path, limit=2, tries=2, generators=["mcq"])
+    result = run_synth(recipe, [], pool=TeacherPool([fixed("I cannot help with that.")]))
+    assert result.kept == {"mcq": 0} and result.rejected == {"mcq": {"malformed": 2}}
+    lines = (result.out / "shards" / "mcq" / "rejected-00000.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    assert first["reason"] == "malformed" and len(first["tries"]) == 2 and first["id"].startswith("mcq:")
+    assert verify(result.out).ok
+
+
+def test_a_kept_item_carries_its_provenance(tmp_path):
+    """A scripted teacher whose MCQ passes the checks, to check every field a kept record carries."""
+    reply = (
+        "Question: First step?\nA. Film\nB. Wait\nC. Scan\nD. Discharge\nAnswer: A\nExplanation: Same day."
+    )
+    recipe = sample_recipe(tmp_path, limit=1, generators=["mcq"])
+    result = run_synth(recipe, [], pool=TeacherPool([fixed(reply)]))
+    record = json.loads((result.out / "shards" / "mcq" / "kept-00000.jsonl").read_text())
+    made = record["generation"]
+    assert (
+        made["generator"] == "mcq"
+        and made["teacher"] == "scripted"
+        and made["endpoint"] == "http://scripted/v1"
+    )
+    assert made["chunk_id"] == record["metadata"]["chunk_id"] and made["check"]["passed"] is True
+    assert (
+        len(made["template_sha256"]) == 64
+        and len(made["prompt_sha256"]) == 64
+        and made["sampling"]["seed"] == 0
+    )
+    assert record["kind"] == "choice" and record["answer"] == "A"
+    assert record["messages"][1]["content"] == 'Same day.\n\n{"answer": "A"}'
+    assert record["metadata"]["guideline"]["licence"] == "Apache-2.0" and record["licence"] == "Apache-2.0"
+    with pytest.raises(BadRequest, match="other teacher"):
+        run_synth(recipe, [], pool=TeacherPool([fixed(reply, model="another")]))
+
+
+def test_a_build_without_its_synth_output_says_to_run_synth(tmp_path):
+    with pytest.raises(BadRequest, match="run `galen data synth` first") as error:
+        build(sample_recipe(tmp_path))
+    assert error.value.param == "sources[0].path"
+
+
+def test_a_chunk_too_long_for_the_teachers_window_is_counted(server, tmp_path):
+    """The embedded server with a 1,024-token window refuses a 1,500-word chunk; the short one
+    is still made."""
+    folder = tmp_path / "g"
+    folder.mkdir()
+    (folder / "long.md").write_text("# Long\n\n" + "Offer the test again if it stays negative " * 190)
+    (folder / "short.md").write_text("# Short\n\n" + "Offer a blood film the same day. " * 6)
+    recipe = sample_recipe(
+        tmp_path, guidelines={"path": str(folder), "chunk_words": 2000}, generators=["vignette"], tries=1
+    )
+    recipe = recipe.model_copy(update={"synth": recipe.synth.model_copy(update={"max_tokens": 16})})
+    result = run_synth(recipe, [server.base_url])
+    rejected = [
+        json.loads(x)
+        for x in (result.out / "shards" / "vignette" / "rejected-00000.jsonl").read_text().splitlines()
+    ]
+    too_long = [r for r in rejected if r["reason"] == "too_long"]
+    assert [r["chunk"] for r in too_long] == ["long#0"] and "context window" in too_long[0]["tries"][0][
+        "reason"
+    ]
+    assert result.kept["vignette"] + len(rejected) == 2  # the short chunk went through either way
+
+
+@pytest.fixture(scope="module")
+def second(server_factory):
+    """A second embedded server: the pool's two teacher URLs are two real processes."""
+    return server_factory("--parallel", "2", "--context-length", "1024")
+
+
+def test_synth_on_two_servers_survives_a_kill_and_builds(server, second, tmp_path):
+    """The command on two real galen serve processes: killed once its first shard is written, run
+    again, it finishes without redoing that shard or asking any call twice; both servers answered;
+    then the recipe builds all three components into a corpus."""
+    data = yaml.safe_load((SAMPLES / "recipe_synth.yaml").read_text())
+    data["synth"].update({"limit": 2, "tries": 2, "max_tokens": 200, "shard_size": 1, "concurrency": 1})
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "galen.cli.main", "data", "synth", str(path), "--output", str(out)]
+    command += ["--teacher", server.base_url, "--teacher", second.base_url]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    first = out / "synth" / "shards" / "guideline_qa" / "kept-00000.jsonl"
+    deadline = time.monotonic() + 240
+    while not first.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, process.stdout.read().decode()
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = first.stat().st_mtime_ns
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert first.stat().st_mtime_ns == before
+    synth = out / "synth"
+    calls = [json.loads(line) for line in (synth / "cache" / "calls.jsonl").read_text().splitlines()]
+    assert len({c["key"] for c in calls}) == len(calls)
+    assert {c["value"]["endpoint"] for c in calls} == {server.base_url, second.base_url}
+    manifest = json.loads((synth / "manifest.json").read_text())
+    assert manifest["log"][0]["details"]["resumed_shards"] >= 1 and verify(synth).ok
+    chunks = {
+        c["id"]: c["text"]
+        for c in map(json.loads, (synth / "guidelines" / "chunks.jsonl").read_text().splitlines())
+    }
+    for name in ("guideline_qa", "mcq", "vignette"):
+        kept = [
+            json.loads(x)
+            for p in sorted((synth / "shards" / name).glob("kept-*"))
+            for x in p.read_text().splitlines()
+        ]
+        rejected = [
+            json.loads(x)
+            for p in sorted((synth / "shards" / name).glob("rejected-*"))
+            for x in p.read_text().splitlines()
+        ]
+        assert len(kept) + len(rejected) == 2
+        assert all(r["reason"] in {"malformed", "ungrounded", "too_long"} for r in rejected)
+        for record in kept:  # each verdict holds when checked again here
+            if name == "guideline_qa":
+                assert grounded_qa(_reply_of(record), chunks[record["generation"]["chunk_id"]], 6)
+            if name == "mcq":
+                assert record["answer"] in record["options"] and len(record["options"]) >= 4
+    result = build(load_recipe(path).model_copy(update={"output": str(out)}))
+    by_source = result.counts["by_source"]
+    assert set(by_source) == {"guideline-qa", "exam-mcq", "vignettes"}
+    for name, generator in [("guideline-qa", "guideline_qa"), ("exam-mcq", "mcq"), ("vignettes", "vignette")]:
+        assert by_source[name]["read"] == manifest["counts"]["kept"][generator]
+    assert verify(out).ok
+
+
+def _reply_of(record: dict) -> str:
+    """A kept guideline QA record written back in the form the teacher was asked for."""
+    answer = record["messages"][-1]["content"]
+    return f"Question: {record['question']}\nAnswer: {answer}\nQuote: {record['context']}"
