@@ -12,11 +12,14 @@ chunk, a kept MCQ's gold letter is one of its options), not that items are good.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,7 +29,7 @@ import yaml
 from galen.data.build import build
 from galen.data.distill import Teacher
 from galen.data.generators import Rejected, clinical_vignette, exam_mcq, grounded_qa, labelled
-from galen.data.guidelines import chunk_text, ingest
+from galen.data.guidelines import HUB_LICENCE, REVISION, chunk_text, ingest
 from galen.data.manifest import verify
 from galen.data.recipe import load_recipe, parse_recipe
 from galen.data.synth import run_synth
@@ -67,19 +70,114 @@ def test_the_sample_ingests_with_provenance():
 def test_unreadable_guideline_files_are_counted_and_the_rest_is_read(tmp_path):
     (tmp_path / "good.md").write_text("# Good\n\n" + "Offer a test to every adult. " * 8)
     (tmp_path / "latin1.txt").write_bytes("Fièvre ".encode("latin-1") * 30)
-    (tmp_path / "broken.jsonl").write_text('{"id": "x", "clean_text": "fine"}\n{not json\n')
+    row = {"id": "x", "clean_text": "Offer a test to every adult. " * 8}
+    (tmp_path / "broken.jsonl").write_text(json.dumps(row) + "\n{not json\n" + json.dumps(row) + "\n")
     (tmp_path / "empty.md").write_text("---\ntitle: nothing here\n---\n")
     read = ingest(str(tmp_path), tmp_path)
-    assert [d.id for d in read.documents] == ["good"] and read.documents[0].title == "Good"
+    assert [d.id for d in read.documents] == ["x", "good"] and read.documents[1].title == "Good"
     assert read.skipped == {
         "unreadable file: not UTF-8 text": 1,
-        "unreadable file: not valid JSON": 1,
+        "jsonl row: not valid JSON": 1,
+        "duplicate document id": 1,
         "no text": 1,
     }
     (tmp_path / "good.md").unlink()
+    (tmp_path / "broken.jsonl").unlink()
     with pytest.raises(BadRequest, match="no guideline could be read") as error:
         ingest(str(tmp_path), tmp_path)
     assert "\n" not in error.value.message
+
+
+HUB_ROWS = [
+    {
+        "id": f"hub-{k}",
+        "source": "cdc",
+        "title": f"Made-up guideline {k}",
+        "clean_text": "Offer every adult a made-up screening test once a year. " * 5,
+        "raw_text": "raw",
+        "url": f"https://example.org/{k}",
+        "overview": "",
+    }
+    for k in range(3)
+]
+
+
+@pytest.fixture()
+def fake_hub(tmp_path):
+    """A loopback HTTP server that answers the two hub calls a pinned snapshot download makes (the
+    file list at the revision, then the file), serving made-up rows in epfl-llm/guidelines' format.
+    Nothing leaves 127.0.0.1; the hub client and galen's hub code path run unchanged."""
+    body = "".join(json.dumps(r) + "\n" for r in HUB_ROWS).encode()
+    etag = hashlib.sha256(body).hexdigest()
+    seen: list[str] = []
+
+    class Hub(http.server.BaseHTTPRequestHandler):
+        def _file(self, send_body: bool) -> None:
+            seen.append(f"{self.command} {self.path}")
+            if "/tree/" in self.path:
+                listing = [
+                    {"type": "file", "path": "open_guidelines.jsonl", "size": len(body), "oid": etag[:40]}
+                ]
+                data = json.dumps(listing).encode()
+                headers = {"Content-Type": "application/json", "Content-Length": str(len(data))}
+            elif self.path.endswith("/resolve/" + REVISION + "/open_guidelines.jsonl"):
+                data = body
+                headers = {"X-Repo-Commit": REVISION, "ETag": f'"{etag}"', "Content-Length": str(len(body))}
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            if send_body:
+                self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self._file(True)
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self._file(False)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": f"http://127.0.0.1:{httpd.server_address[1]}",
+        "HF_HUB_OFFLINE": "0",
+        "HF_HUB_CACHE": str(tmp_path / "hub-cache"),
+        "HF_HUB_DISABLE_XET": "1",
+    }
+    yield env, seen
+    httpd.shutdown()
+
+
+INGEST = (
+    "import json, sys; from pathlib import Path; from galen.data.guidelines import ingest;"
+    "r = ingest(sys.argv[1], Path('.'), chunk_words=40);"
+    "print(json.dumps([d.summary() for d in r.documents] + [len(r.chunks)]))"
+)
+
+
+def test_the_hub_corpus_is_read_at_its_pinned_revision(fake_hub):
+    env, seen = fake_hub
+    done = subprocess.run(
+        [sys.executable, "-c", INGEST, "hub"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    *docs, chunks = json.loads(done.stdout)
+    assert [d["id"] for d in docs] == ["hub-0", "hub-1", "hub-2"] and chunks == 3
+    assert all(d["revision"] == REVISION and d["licence"] == HUB_LICENCE for d in docs)
+    assert docs[0]["url"] == "https://example.org/0" and docs[0]["file"] == "open_guidelines.jsonl"
+    assert any(f"/resolve/{REVISION}/open_guidelines.jsonl" in line for line in seen)
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # nothing listens, and the cache is empty
+    env["HF_HUB_CACHE"] += "-empty"
+    failed = subprocess.run([sys.executable, "-c", INGEST, "hub"], capture_output=True, text=True, env=env)
+    assert failed.returncode != 0 and "could not get epfl-llm/guidelines@a8f026947108" in failed.stderr
 
 
 def test_grounded_qa_accepts_only_a_quote_from_the_passage():

@@ -135,8 +135,9 @@ class BuildResult:
     manifest: dict[str, Any]
 
 
-def source_inputs(name: str, read: SourceRead) -> list[FileRef]:
-    """provenance.json's entries for one source's files: path, sha256, licence, revision."""
+def source_inputs(name: str, read: SourceRead, synth: bool = False) -> list[FileRef]:
+    """provenance.json's entries for one source's files: path, sha256, licence, revision; a synth
+    source's also name the `galen data synth` folder they came out of (lineage follows it)."""
     return [
         FileRef(
             role="source",
@@ -144,6 +145,7 @@ def source_inputs(name: str, read: SourceRead) -> list[FileRef]:
             sha256=f.sha256,
             ref=f"{name}@{f.revision}",
             licence=read.licence,
+            folder=str(f.path.resolve().parents[2]) if synth else None,  # <synth>/shards/<generator>/
         )
         for f in read.files
     ]
@@ -168,7 +170,7 @@ def read_all(
             )
         )
         records += read.records
-        inputs += source_inputs(name, read)
+        inputs += source_inputs(name, read, synth=source.format == "synth")
     return records, per_source, entries, inputs
 
 

@@ -15,13 +15,14 @@ markdown or text file may start with a YAML front matter block giving `id`, `tit
 Every document keeps its provenance: corpus source, url, licence, the file it came from with
 that file's sha256 and revision, and the sha256 of its own text. A document is cut into chunks of
 at most `chunk_words` words on paragraph, then sentence, boundaries; a chunk id is
-`<document id>#<k>`. A file that cannot be read (not UTF-8, not JSON, no text) is skipped and
-counted by reason, so one bad file never stops an ingest of thousands; a folder with nothing
-readable is an error.
+`<document id>#<k>`. A file that cannot be read (not UTF-8, no text), a jsonl line that is not
+a JSON object and a repeated document id are skipped and counted by reason, so one bad file
+never stops an ingest of thousands; a folder with nothing readable is an error.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ import yaml
 
 from galen.data.sources.base import SAMPLES
 from galen.errors import BadRequest, GalenError
-from galen.evals.loading import read_jsonl, resolve_data
+from galen.evals.loading import resolve_data
 from galen.files import sha256_bytes, sha256_file
 
 HUB = "epfl-llm/guidelines"
@@ -40,6 +41,7 @@ REVISION = "a8f0269471088e4c8aafe2319f30c14b2fad82bc"  # 2024-03-07, open_guidel
 HUB_FILES = ("open_guidelines.jsonl",)
 HUB_LICENCE = "other: each source's own terms (see the epfl-llm/guidelines dataset card)"
 SAMPLE = "guidelines"
+FIELD = "synth.guidelines.path"
 SUFFIXES = (".jsonl", ".md", ".markdown", ".txt")
 FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -169,12 +171,23 @@ def _text_document(path: Path, shown: str, licence: str) -> list[dict[str, Any]]
     ]
 
 
-def _jsonl_documents(path: Path, licence: str, columns: dict[str, str]) -> list[dict[str, Any]]:
+def _jsonl_documents(
+    path: Path, licence: str, columns: dict[str, str], skipped: Counter[str]
+) -> list[dict[str, Any]]:
+    """One document per line; a line that is not a JSON object is skipped and counted."""
     rows = []
-    for row in read_jsonl(path):
-        named = {
-            ours: row.get(columns.get(ours, ours)) for ours in ("id", "source", "title", "url", "licence")
-        }
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            skipped["jsonl row: not valid JSON"] += 1
+            continue
+        if not isinstance(row, dict):
+            skipped["jsonl row: not a JSON object"] += 1
+            continue
+        named = {key: row.get(columns.get(key, key)) for key in ("id", "source", "title", "url", "licence")}
         text = row.get(columns.get("text", "clean_text")) or row.get("text") or row.get("raw_text")
         rows.append({**named, "licence": named["licence"] or licence, "text": text})
     return rows
@@ -187,7 +200,7 @@ def _read_file(
     try:
         sha = sha256_file(path)
         if path.suffix == ".jsonl":
-            rows = _jsonl_documents(path, licence, columns)
+            rows = _jsonl_documents(path, licence, columns, skipped)
         else:
             rows = _text_document(path, shown, licence)
     except UnicodeDecodeError:
@@ -197,8 +210,7 @@ def _read_file(
         skipped[f"unreadable file: {exc.strerror or type(exc).__name__}"] += 1
         return [], None
     except GalenError as exc:
-        reason = "not valid JSON" if "not valid JSON" in exc.message else exc.message.split(": ", 1)[-1]
-        skipped[f"unreadable file: {reason}"] += 1
+        skipped[f"unreadable file: {exc.message.split(': ', 1)[-1]}"] += 1
         return [], None
     documents = []
     for row_number, row in enumerate(rows):
@@ -262,9 +274,9 @@ def ingest(
     try:
         where, revision, shown_where = locate(path, base)
     except GalenError as exc:
-        raise BadRequest(
-            "guidelines.path", exc.message.split(": ", 1)[-1] if exc.param else exc.message
-        ) from None
+        message = exc.message.removeprefix("path: ").removeprefix("source: ").removeprefix("guidelines: ")
+        message = message.split(" Pass a local path")[0]  # galen eval's advice names its own flag
+        raise BadRequest(FIELD, message) from None
     default_licence = licence or (HUB_LICENCE if revision not in ("sample", "local") else "unspecified")
     result = Ingest([], [], [], Counter(), shown_where)
     root = where if where.is_dir() else where.parent
@@ -279,11 +291,13 @@ def ingest(
             break
     if not result.documents:
         reasons = "; ".join(f"{n} {why}" for why, n in result.skipped.items()) or "no files"
-        raise BadRequest("guidelines.path", f"{shown_where}: no guideline could be read ({reasons})")
+        raise BadRequest(FIELD, f"{shown_where}: no guideline could be read ({reasons})")
     seen: set[str] = set()
-    for document in result.documents:
-        if document.id in seen:
-            raise BadRequest("guidelines", f"{document.file}: two guidelines have the id {document.id!r}")
+    for document in list(result.documents):
+        if document.id in seen:  # chunk ids must be unique: the second one is left out, and counted
+            result.skipped["duplicate document id"] += 1
+            result.documents.remove(document)
+            continue
         seen.add(document.id)
         for k, text in enumerate(chunk_text(document.text, chunk_words)):
             if len(text.split()) < min_chunk_words:
