@@ -296,6 +296,29 @@ def test_a_kept_item_carries_its_provenance(tmp_path):
         run_synth(recipe, [], pool=TeacherPool([fixed(reply, model="another")]))
 
 
+def test_verify_asks_the_teacher_whether_the_passage_supports_the_answer(tmp_path):
+    """A scripted teacher whose QA is grounded and who then says yes (or no) on cue."""
+    recipe = sample_recipe(tmp_path, limit=1, tries=1, generators=["guideline_qa"], verify=True)
+    chunk = ingest(None, Path("."), chunk_words=120).chunks[0].text
+
+    def teacher(verdict: str) -> Teacher:
+        async def ask(messages, params):
+            if "Proposed answer" in messages[0]["content"]:
+                return Answer(verdict, None, "stop", 1, 1, 0)
+            quote = " ".join(chunk.split()[:10])
+            return Answer(f"Question: What?\nAnswer: That.\nQuote: {quote}", None, "stop", 1, 1, 0)
+
+        return Teacher(ask, "scripted", "http://scripted/v1")
+
+    said_no = run_synth(recipe, [], pool=TeacherPool([teacher("No, it does not.")]))
+    assert said_no.rejected == {"guideline_qa": {"unsupported": 1}}
+    again = recipe.model_copy(update={"output": str(tmp_path / "yes")})
+    said_yes = run_synth(again, [], pool=TeacherPool([teacher("Yes.")]))
+    record = json.loads((said_yes.out / "shards" / "guideline_qa" / "kept-00000.jsonl").read_text())
+    check = record["generation"]["check"]
+    assert check["method"] == "quote+teacher" and check["teacher_verdict"] == "yes" and check["passed"]
+
+
 def test_a_build_without_its_synth_output_says_to_run_synth(tmp_path):
     with pytest.raises(BadRequest, match="run `galen data synth` first") as error:
         build(sample_recipe(tmp_path))

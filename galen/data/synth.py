@@ -104,10 +104,10 @@ def _reply_text(answer: Answer) -> str:
 async def _verify(job: Job, draft: Draft, ctx: Context, attempt: int) -> dict[str, Any]:
     """The optional second call: does the passage support the answer?"""
     text = ctx.templates["verify"].render(passage=job.chunk.text, question=draft.question, answer=draft.reply)
+    settings = ctx.settings
     params = GenParams(
-        max_tokens=min(64, ctx.settings.max_tokens), temperature=0.0, seed=ctx.settings.seed + attempt
-    )
-    params = GenParams(**{**asdict(params), "thinking": ctx.settings.thinking})
+        max_tokens=min(64, settings.max_tokens), seed=settings.seed + attempt, thinking=settings.thinking
+    )  # greedy: a verdict, not a sample
     answer = await cached_chat(ctx.pool, [{"role": "user", "content": text}], params, ctx.cache)
     said = supported(answer.content)
     if said is not True:
@@ -116,7 +116,7 @@ async def _verify(job: Job, draft: Draft, ctx: Context, attempt: int) -> dict[st
     return {**draft.check, "method": "quote+teacher", "teacher_verdict": "yes"}
 
 
-def to_record(job: Job, draft: Draft, answer: Answer, made: Generation) -> Record:
+def to_record(job: Job, draft: Draft, made: Generation) -> Record:
     """The accepted item as a Record whose provenance is its guideline document."""
     doc = job.chunk.document
     file = SourceFile(Path(doc.file), doc.file, doc.file_sha256, doc.revision)
@@ -167,7 +167,7 @@ async def make_item(job: Job, ctx: Context) -> Done:
             chunk_id=job.chunk.id,
             check=check,
         )
-        return Done(kept=to_record(job, draft, answer, made).model_dump_json())
+        return Done(kept=to_record(job, draft, made).model_dump_json())
     line = {
         "id": job.id,
         "generator": job.generator,
