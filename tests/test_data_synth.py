@@ -319,6 +319,28 @@ def test_verify_asks_the_teacher_whether_the_passage_supports_the_answer(tmp_pat
     assert check["method"] == "quote+teacher" and check["teacher_verdict"] == "yes" and check["passed"]
 
 
+def test_the_command_stops_with_one_line_when_nothing_can_be_used(tmp_path):
+    from typer.testing import CliRunner
+
+    from galen.cli.main import app
+
+    recipe = SAMPLES / "recipe_synth.yaml"
+    out = ["--output", str(tmp_path / "o")]
+    down = CliRunner().invoke(app, ["data", "synth", str(recipe), "--teacher", "http://127.0.0.1:9/v1", *out])
+    assert down.exit_code == 2 and "teacher: no server answers at http://127.0.0.1:9/v1" in down.output
+    assert not (tmp_path / "o" / "synth" / "shards").exists()
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe" * 50)
+    data = yaml.safe_load(recipe.read_text())
+    data["synth"]["guidelines"]["path"] = str(tmp_path / "bad.txt")
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(data))
+    bad = CliRunner().invoke(
+        app, ["data", "synth", str(tmp_path / "r.yaml"), "--teacher", "http://x/v1", *out]
+    )
+    errors = [line for line in bad.output.splitlines() if line.startswith("error:")]
+    assert bad.exit_code == 2 and len(errors) == 1, bad.output  # one line, naming the field and why
+    assert errors[0].startswith("error: synth.guidelines.path: ") and "not UTF-8" in errors[0]
+
+
 def test_a_build_without_its_synth_output_says_to_run_synth(tmp_path):
     with pytest.raises(BadRequest, match="run `galen data synth` first") as error:
         build(sample_recipe(tmp_path))

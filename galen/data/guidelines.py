@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -176,20 +176,23 @@ def _jsonl_documents(
 ) -> list[dict[str, Any]]:
     """One document per line; a line that is not a JSON object is skipped and counted."""
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            skipped["jsonl row: not valid JSON"] += 1
-            continue
-        if not isinstance(row, dict):
-            skipped["jsonl row: not a JSON object"] += 1
-            continue
-        named = {key: row.get(columns.get(key, key)) for key in ("id", "source", "title", "url", "licence")}
-        text = row.get(columns.get("text", "clean_text")) or row.get("text") or row.get("raw_text")
-        rows.append({**named, "licence": named["licence"] or licence, "text": text})
+    with path.open(encoding="utf-8") as lines:  # line by line: the hub corpus is ~900 MB
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                skipped["jsonl row: not valid JSON"] += 1
+                continue
+            if not isinstance(row, dict):
+                skipped["jsonl row: not a JSON object"] += 1
+                continue
+            named = {
+                key: row.get(columns.get(key, key)) for key in ("id", "source", "title", "url", "licence")
+            }
+            text = row.get(columns.get("text", "clean_text")) or row.get("text") or row.get("raw_text")
+            rows.append({**named, "licence": named["licence"] or licence, "text": text})
     return rows
 
 
@@ -273,14 +276,15 @@ def ingest(
     """Read every guideline under `path` (see the module docstring) and cut it into chunks."""
     try:
         where, revision, shown_where = locate(path, base)
+        files = _files(where)
     except GalenError as exc:
         message = exc.message.removeprefix("path: ").removeprefix("source: ").removeprefix("guidelines: ")
         message = message.split(" Pass a local path")[0]  # galen eval's advice names its own flag
         raise BadRequest(FIELD, message) from None
-    default_licence = licence or (HUB_LICENCE if revision not in ("sample", "local") else "unspecified")
+    default_licence = HUB_LICENCE if revision not in ("sample", "local") else "unspecified"
     result = Ingest([], [], [], Counter(), shown_where)
     root = where if where.is_dir() else where.parent
-    for file in _files(where):
+    for file in files:
         shown = file.relative_to(root).as_posix()
         documents, sha = _read_file(file, shown, revision, default_licence, columns or {}, result.skipped)
         if sha:
@@ -292,13 +296,14 @@ def ingest(
     if not result.documents:
         reasons = "; ".join(f"{n} {why}" for why, n in result.skipped.items()) or "no files"
         raise BadRequest(FIELD, f"{shown_where}: no guideline could be read ({reasons})")
-    seen: set[str] = set()
-    for document in list(result.documents):
-        if document.id in seen:  # chunk ids must be unique: the second one is left out, and counted
+    unique: dict[str, Document] = {}
+    for document in result.documents:
+        if document.id in unique:  # chunk ids must be unique: a later one is left out, and counted
             result.skipped["duplicate document id"] += 1
-            result.documents.remove(document)
-            continue
-        seen.add(document.id)
+        else:
+            unique[document.id] = replace(document, licence=licence) if licence else document
+    result.documents = list(unique.values())
+    for document in result.documents:
         for k, text in enumerate(chunk_text(document.text, chunk_words)):
             if len(text.split()) < min_chunk_words:
                 result.skipped["chunk shorter than min_chunk_words"] += 1
