@@ -200,18 +200,24 @@ def test_grounded_qa_accepts_only_a_quote_from_the_passage():
 
 
 def test_exam_mcq_needs_four_distinct_options_and_a_gold_letter_among_them():
-    reply = "Question: First step?\nA. Film\nB) Wait\nC. Scan\nD. Discharge\n"
-    reply += "Answer: (A) Film\nExplanation: Same day."
-    draft = exam_mcq(reply)
-    assert draft.options == {"A": "Film", "B": "Wait", "C": "Scan", "D": "Discharge"} and draft.gold == "A"
+    reply = "Question: After travel with fever, what first?\nA. Blood film\nB) Wait\nC. Scan\nD. Discharge\n"
+    reply += "Answer: (A) Blood film\nExplanation: Treat as malaria until proven otherwise."
+    draft = exam_mcq(reply, PASSAGE)
+    assert (
+        draft.options == {"A": "Blood film", "B": "Wait", "C": "Scan", "D": "Discharge"} and draft.gold == "A"
+    )
+    assert draft.check["shared_words"] >= 3
     for bad, why in [
         (reply.replace("D. Discharge\n", ""), "expected A-D"),
-        (reply.replace("C. Scan", "C. film"), "same"),
-        (reply.replace("Answer: (A) Film", "Answer: E"), "not one of the option letters"),
-        (reply.replace("Explanation: Same day.", ""), "Explanation"),
+        (reply.replace("C. Scan", "C. blood FILM"), "same"),
+        (reply.replace("Answer: (A) Blood film", "Answer: E"), "not one of the option letters"),
+        (reply.replace("Explanation: Treat as malaria until proven otherwise.", ""), "Explanation"),
+        (reply.replace("D. Discharge", "D. <option>"), "placeholder"),
     ]:
         with pytest.raises(Rejected, match=why):
-            exam_mcq(bad)
+            exam_mcq(bad, PASSAGE)
+    with pytest.raises(Rejected, match="shares 0 words"):
+        exam_mcq(reply, "Nothing in common here at all.")
 
 
 def test_vignette_has_a_case_a_question_and_a_reference_answer():
@@ -271,8 +277,9 @@ def test_a_malformed_teacher_is_rejected_on_every_try_and_counted(tmp_path):
 
 def test_a_kept_item_carries_its_provenance(tmp_path):
     """A scripted teacher whose MCQ passes the checks, to check every field a kept record carries."""
-    reply = (
-        "Question: First step?\nA. Film\nB. Wait\nC. Scan\nD. Discharge\nAnswer: A\nExplanation: Same day."
+    reply = "Question: Which radiograph finding supports pneumonia?\nA. New shadowing\nB. None\nC. Old scar\n"
+    reply += (
+        "D. Rib fracture\nAnswer: A\nExplanation: New shadowing on a chest radiograph supports pneumonia."
     )
     recipe = sample_recipe(tmp_path, limit=1, generators=["mcq"])
     result = run_synth(recipe, [], pool=TeacherPool([fixed(reply)]))
@@ -290,7 +297,8 @@ def test_a_kept_item_carries_its_provenance(tmp_path):
         and made["sampling"]["seed"] == 0
     )
     assert record["kind"] == "choice" and record["answer"] == "A"
-    assert record["messages"][1]["content"] == 'Same day.\n\n{"answer": "A"}'
+    explanation = "New shadowing on a chest radiograph supports pneumonia."
+    assert record["messages"][1]["content"] == explanation + '\n\n{"answer": "A"}'
     assert record["metadata"]["guideline"]["licence"] == "Apache-2.0" and record["licence"] == "Apache-2.0"
     with pytest.raises(BadRequest, match="other teacher"):
         run_synth(recipe, [], pool=TeacherPool([fixed(reply, model="another")]))

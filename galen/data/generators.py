@@ -11,14 +11,16 @@ is replaced by the chunk) and a reader of the reply's labelled fields (`Question
 - `mcq`: an exam-style question with options A-D (or A-E), one gold letter and an explanation,
   made into the benchmarks' format (galen eval's "galen" prompt, `{"answer": "C"}` after the
   explanation). Check: four or five distinct non-empty options, a gold letter among them, an
-  explanation.
+  explanation, and on topic: the question, gold option and explanation share at least three
+  words of five letters or more with the chunk.
 - `vignette`: a clinical case, an open question and a reference answer; the user message is the
   case and the question, as a pairwise-judge vignette's `prompt` is. Check: a case of at least
-  15 words, a question, a reference answer of at least 5 words.
+  15 words, a question, a reference answer of at least 5 words, on topic as an MCQ must be.
 
-A reply that fails is `Rejected` with its reason: `malformed` (a field missing or empty, an
-option repeated, a reply cut off), `ungrounded` (the quote is not in the chunk) or `unsupported`
-(the second call said no).
+A reply that fails is `Rejected` with its reason: `malformed` (a field missing, empty or the
+prompt's `<placeholder>` copied back, an option repeated, a reply cut off), `ungrounded` (the
+quote is not in the chunk; an MCQ or vignette off its topic) or `unsupported` (the second call
+said no).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ GENERATORS = ("guideline_qa", "mcq", "vignette")
 LETTERS = "ABCDE"
 MIN_VIGNETTE_WORDS = 15
 MIN_REFERENCE_WORDS = 5
+MIN_SHARED = 3  # long words an MCQ or vignette shares with its chunk
 
 
 class Rejected(Exception):
@@ -112,11 +115,31 @@ def labelled(text: str, names: tuple[str, ...], letters: bool = False) -> dict[s
 
 
 def _need(found: dict[str, str], *names: str) -> None:
+    """Every field is there, and none is the prompt's `<placeholder>` copied back."""
+    copied = [n for n, v in found.items() if re.fullmatch(r"<[^<>]{1,60}>", v.strip())]
+    if copied:
+        raise Rejected("malformed", f"the prompt's placeholder was copied as {copied[0]!r}")
     missing = [n for n in names if not found.get(n)]
     if missing:
         raise Rejected(
             "malformed", f"no {', '.join(repr(m.capitalize() + ':') for m in missing)} in the reply"
         )
+
+
+def shared_words(text: str, passage: str) -> int:
+    """Distinct words of five letters or more that `text` shares with `passage`."""
+    return len({w for w in words(text) if len(w) >= 5} & set(words(passage)))
+
+
+def _on_topic(text: str, passage: str, least: int) -> int:
+    """How an MCQ or vignette is tied to its chunk: it must share `least` long words with it (an
+    item copied from elsewhere, or about nothing in the chunk, does not)."""
+    shared = shared_words(text, passage)
+    if shared < least:
+        raise Rejected(
+            "ungrounded", f"shares {shared} words of 5+ letters with the passage, fewer than {least}"
+        )
+    return shared
 
 
 def grounded_qa(reply: str, passage: str, min_quote_words: int) -> Draft:
@@ -134,7 +157,7 @@ def grounded_qa(reply: str, passage: str, min_quote_words: int) -> Draft:
     return Draft("open", question, answer, prompt=question, quote=quote, check=check)
 
 
-def exam_mcq(reply: str) -> Draft:
+def exam_mcq(reply: str, passage: str, least: int = MIN_SHARED) -> Draft:
     """An exam-style item with one gold letter among four or five distinct options."""
     found = labelled(reply, ("question", "answer", "explanation"), letters=True)
     _need(found, "question", "answer", "explanation")
@@ -146,7 +169,9 @@ def exam_mcq(reply: str) -> Draft:
     gold = re.match(rf"\(?([{LETTERS}])\b", found["answer"].strip())
     if gold is None or gold.group(1) not in options:
         raise Rejected("malformed", f"the answer {found['answer'][:20]!r} is not one of the option letters")
-    check = {"method": "format", "passed": True, "options": len(options)}
+    about = " ".join([found["question"], options[gold.group(1)], found["explanation"]])
+    shared = _on_topic(about, passage, least)
+    check = {"method": "format+topic", "passed": True, "options": len(options), "shared_words": shared}
     question = found["question"]
     return Draft(
         "choice",
@@ -159,7 +184,7 @@ def exam_mcq(reply: str) -> Draft:
     )
 
 
-def clinical_vignette(reply: str) -> Draft:
+def clinical_vignette(reply: str, passage: str, least: int = MIN_SHARED) -> Draft:
     """An open-ended case with a reference answer (the pairwise-judge format)."""
     found = labelled(reply, ("vignette", "question", "reference answer"))
     _need(found, "vignette", "question", "reference answer")
@@ -168,8 +193,9 @@ def clinical_vignette(reply: str) -> Draft:
         raise Rejected("malformed", f"the vignette has fewer than {MIN_VIGNETTE_WORDS} words")
     if len(words(reference)) < MIN_REFERENCE_WORDS:
         raise Rejected("malformed", f"the reference answer has fewer than {MIN_REFERENCE_WORDS} words")
+    shared = _on_topic(f"{case} {found['question']} {reference}", passage, least)
     prompt = f"{case}\n\n{found['question']}"
-    check = {"method": "format", "passed": True}
+    check = {"method": "format+topic", "passed": True, "shared_words": shared}
     return Draft("open", found["question"], reference, prompt=prompt, check=check)
 
 
@@ -178,8 +204,8 @@ def read_reply(generator: str, reply: str, passage: str, min_quote_words: int) -
     if generator == "guideline_qa":
         return grounded_qa(reply, passage, min_quote_words)
     if generator == "mcq":
-        return exam_mcq(reply)
-    return clinical_vignette(reply)
+        return exam_mcq(reply, passage)
+    return clinical_vignette(reply, passage)
 
 
 def supported(reply: str) -> bool | None:
