@@ -53,7 +53,7 @@ def test_chunks_keep_paragraphs_and_stay_under_the_limit():
 
 
 def test_the_sample_ingests_with_provenance():
-    read = ingest(None, Path("."), chunk_words=120)
+    read = ingest(None, Path("."), chunk_words=100)
     assert read.where == "sample:guidelines" and not read.skipped
     assert {d.file for d in read.documents} == {
         "community_acquired_pneumonia.txt",
@@ -64,7 +64,7 @@ def test_the_sample_ingests_with_provenance():
         assert "NOT real guidance" in doc.title and doc.licence == "Apache-2.0" and doc.revision == "sample"
         assert len(doc.file_sha256) == 64 and len(doc.sha256) == 64 and doc.source == "galen-sample"
     assert len(read.chunks) == 8 and read.chunks[0].id == f"{read.documents[0].id}#0"
-    assert all(20 <= len(c.text.split()) <= 120 for c in read.chunks)
+    assert all(20 <= len(c.text.split()) <= 100 for c in read.chunks)
 
 
 def test_unreadable_guideline_files_are_counted_and_the_rest_is_read(tmp_path):
@@ -174,7 +174,7 @@ def test_the_hub_corpus_is_read_at_its_pinned_revision(fake_hub):
     assert all(d["revision"] == REVISION and d["licence"] == HUB_LICENCE for d in docs)
     assert docs[0]["url"] == "https://example.org/0" and docs[0]["file"] == "open_guidelines.jsonl"
     assert any(f"/resolve/{REVISION}/open_guidelines.jsonl" in line for line in seen)
-    env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # nothing listens, and the cache is empty
+    env["HF_HUB_OFFLINE"] = "1"  # and nothing cached: the one-line error names the pinned revision
     env["HF_HUB_CACHE"] += "-empty"
     failed = subprocess.run([sys.executable, "-c", INGEST, "hub"], capture_output=True, text=True, env=env)
     assert failed.returncode != 0 and "could not get epfl-llm/guidelines@a8f026947108" in failed.stderr
@@ -222,14 +222,13 @@ def test_exam_mcq_needs_four_distinct_options_and_a_gold_letter_among_them():
 
 def test_vignette_has_a_case_a_question_and_a_reference_answer():
     case = "A 34-year-old woman returns from a rural trip with three days of fever, rigors and headache."
-    draft = clinical_vignette(
-        f"Vignette: {case}\nQuestion: What now?\nReference answer: Send a malaria film today."
-    )
+    reply = f"Vignette: {case}\nQuestion: What now?\nReference answer: Send a thick blood film for malaria."
+    draft = clinical_vignette(reply, PASSAGE)
     assert draft.prompt == f"{case}\n\nWhat now?" and draft.kind == "open"
     with pytest.raises(Rejected, match="vignette has fewer"):
-        clinical_vignette(
-            "Vignette: Fever.\nQuestion: What now?\nReference answer: Send a malaria film today."
-        )
+        clinical_vignette(reply.replace(case, "Fever."), PASSAGE)
+    with pytest.raises(Rejected, match="ungrounded"):
+        clinical_vignette(reply, "A passage about knee surgery and nothing else.")
     assert labelled("- Reference Answer: yes", ("reference answer",)) == {"reference answer": "yes"}
 
 
@@ -307,7 +306,7 @@ def test_a_kept_item_carries_its_provenance(tmp_path):
 def test_verify_asks_the_teacher_whether_the_passage_supports_the_answer(tmp_path):
     """A scripted teacher whose QA is grounded and who then says yes (or no) on cue."""
     recipe = sample_recipe(tmp_path, limit=1, tries=1, generators=["guideline_qa"], verify=True)
-    chunk = ingest(None, Path("."), chunk_words=120).chunks[0].text
+    chunk = ingest(None, Path("."), chunk_words=100).chunks[0].text
 
     def teacher(verdict: str) -> Teacher:
         async def ask(messages, params):
