@@ -89,6 +89,19 @@ class Template:
             text = text.replace(f"<<{key}>>", value)
         return text
 
+    def messages(self, **values: str) -> list[dict[str, str]]:
+        """The chat to send. Turns start at `<<user>>` / `<<assistant>>` lines, so an example
+        exchange before the real request can show a small teacher the form; text before the
+        first such line is a note for people and is not sent. Without them, the whole file is one
+        user message. `<<name>>` is replaced by `values[name]` in every turn."""
+        pieces = re.split(r"^<<(user|assistant)>>[ \t]*$", self.text, flags=re.M)
+        if len(pieces) == 1:
+            return [{"role": "user", "content": self.render(**values).strip()}]
+        return [
+            {"role": role, "content": Template(self.path, text.strip()).render(**values)}
+            for role, text in zip(pieces[1::2], pieces[2::2], strict=True)
+        ]
+
 
 def words(text: str) -> list[str]:
     """Lower-case runs of letters or digits: how quotes and passages are compared."""

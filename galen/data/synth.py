@@ -103,12 +103,15 @@ def _reply_text(answer: Answer) -> str:
 
 async def _verify(job: Job, draft: Draft, ctx: Context, attempt: int) -> dict[str, Any]:
     """The optional second call: does the passage support the answer?"""
-    text = ctx.templates["verify"].render(passage=job.chunk.text, question=draft.question, answer=draft.reply)
+    messages = ctx.templates["verify"].messages(
+        passage=job.chunk.text, question=draft.question, answer=draft.reply
+    )
+
     settings = ctx.settings
     params = GenParams(
         max_tokens=min(64, settings.max_tokens), seed=settings.seed + attempt, thinking=settings.thinking
     )  # greedy: a verdict, not a sample
-    answer = await cached_chat(ctx.pool, [{"role": "user", "content": text}], params, ctx.cache)
+    answer = await cached_chat(ctx.pool, messages, params, ctx.cache)
     said = supported(answer.content)
     if said is not True:
         why = "the teacher said the passage does not support it" if said is False else "no yes/no verdict"
@@ -134,7 +137,7 @@ def to_record(job: Job, draft: Draft, made: Generation) -> Record:
 async def make_item(job: Job, ctx: Context) -> Done:
     """Ask until a reply passes its check, or `tries` run out (see the module docstring)."""
     template = ctx.templates[job.generator]
-    messages = [{"role": "user", "content": template.render(passage=job.chunk.text)}]
+    messages = template.messages(passage=job.chunk.text)
     tries: list[dict[str, Any]] = []
     for attempt in range(ctx.settings.tries):
         params = params_for(ctx.settings, attempt)
