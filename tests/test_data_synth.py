@@ -187,16 +187,18 @@ def test_grounded_qa_accepts_only_a_quote_from_the_passage():
     )
     draft = grounded_qa(reply, PASSAGE, 6)
     assert draft.question == "When should the film be repeated?" and draft.reply == "At 12 to 24 hours."
-    assert draft.check == {"method": "quote", "passed": True, "quote_words": 11}
-    reworded = reply.replace("repeat it", "do it again")
+    assert draft.check == {"method": "quote", "passed": True, "quote_words": 11, "copied_words": 11}
+    trimmed = grounded_qa(reply.replace("repeat it", "so do it"), PASSAGE, 6)  # 10 of 12 words copied
+    assert trimmed.check["copied_words"] == 10
+    reworded = reply.replace("repeat it at 12 to 24 HOURS", "do it again half a day later")
     for bad, kind in [(reworded, "ungrounded"), (reply.split("Quote")[0], "malformed")]:
         with pytest.raises(Rejected) as rejected:
             grounded_qa(bad, PASSAGE, 6)
         assert rejected.value.kind == kind
-    with pytest.raises(Rejected, match="fewer than 12"):
+    with pytest.raises(Rejected, match="needs 12"):
         grounded_qa(reply, PASSAGE, 12)
-    with pytest.raises(Rejected, match="ungrounded"):  # words run on across a word boundary
-        grounded_qa(reply.replace("repeat it", "epeat it"), PASSAGE, 6)
+    with pytest.raises(Rejected, match="ungrounded"):  # a word cut short is not the passage's word
+        grounded_qa(reply.replace("repeat it at 12 to", "epeat it at 1 t"), PASSAGE, 6)
 
 
 def test_exam_mcq_needs_four_distinct_options_and_a_gold_letter_among_them():

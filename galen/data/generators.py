@@ -5,9 +5,11 @@ Each generator is a prompt file under `data/prompts/` (a recipe may name its own
 is replaced by the chunk) and a reader of the reply's labelled fields (`Question:`, `Answer:`...):
 
 - `guideline_qa`: a question the chunk answers, the answer, and the supporting passage quoted.
-  Grounding check: the quote, compared as words (case, spacing and punctuation ignored), must
-  occur in the chunk and be at least `min_quote_words` long; with `verify`, a second teacher call
-  must also say the passage supports the answer (`prompts/verify.md`).
+  Grounding check: compared as words (case, spacing and punctuation ignored), the longest run of
+  the quote found verbatim in the chunk must be at least `min_quote_words` long and at least 60%
+  of the quote (a quote trimmed or with a word swapped at an end passes, a paraphrase does not);
+  with `verify`, a second teacher call must also say the passage supports the answer
+  (`prompts/verify.md`).
 - `mcq`: an exam-style question with options A-D (or A-E), one gold letter and an explanation,
   made into the benchmarks' format (galen eval's "galen" prompt, `{"answer": "C"}` after the
   explanation). Check: four or five distinct non-empty options, a gold letter among them, an
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,7 @@ LETTERS = "ABCDE"
 MIN_VIGNETTE_WORDS = 15
 MIN_REFERENCE_WORDS = 5
 MIN_SHARED = 3  # long words an MCQ or vignette shares with its chunk
+QUOTE_SUPPORT = 0.6  # share of a quote's words that must be one verbatim run of the passage
 
 
 class Rejected(Exception):
@@ -156,16 +160,21 @@ def _on_topic(text: str, passage: str, least: int) -> int:
 
 
 def grounded_qa(reply: str, passage: str, min_quote_words: int) -> Draft:
-    """A guideline QA item, accepted only when its quote is in the passage."""
+    """A guideline QA item, accepted only when its quote is copied from the passage: the longest
+    run of the quote's words found verbatim in the passage (difflib's longest match, on words)
+    must have at least `min_quote_words` words and make up at least QUOTE_SUPPORT of the quote."""
     found = labelled(reply, ("question", "answer", "quote"))
     _need(found, "question", "answer", "quote")
     quote = found["quote"].strip().strip("\"'“”‘’").strip()
-    said = words(quote)
-    if len(said) < min_quote_words:
-        raise Rejected("ungrounded", f"the quote has {len(said)} words, fewer than {min_quote_words}")
-    if f" {' '.join(said)} " not in f" {' '.join(words(passage))} ":
-        raise Rejected("ungrounded", "the quote is not in the passage")
-    check = {"method": "quote", "passed": True, "quote_words": len(said)}
+    said, source = words(quote), words(passage)
+    run = SequenceMatcher(None, said, source, autojunk=False).find_longest_match(0, len(said), 0, len(source))
+    if run.size < min_quote_words or run.size < QUOTE_SUPPORT * len(said):
+        raise Rejected(
+            "ungrounded",
+            f"{run.size} of the quote's {len(said)} words are copied from the passage in one run "
+            f"(needs {min_quote_words} and {QUOTE_SUPPORT:.0%})",
+        )
+    check = {"method": "quote", "passed": True, "quote_words": len(said), "copied_words": run.size}
     question, answer = found["question"], found["answer"]
     return Draft("open", question, answer, prompt=question, quote=quote, check=check)
 
