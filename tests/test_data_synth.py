@@ -16,6 +16,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -348,6 +349,57 @@ def test_the_command_stops_with_one_line_when_nothing_can_be_used(tmp_path):
     errors = [line for line in bad.output.splitlines() if line.startswith("error:")]
     assert bad.exit_code == 2 and len(errors) == 1, bad.output  # one line, naming the field and why
     assert errors[0].startswith("error: synth.guidelines.path: ") and "not UTF-8" in errors[0]
+
+
+def competent(calls: list[str]) -> Teacher:
+    """A scripted teacher that answers every generator in form, from the passage it is given:
+    what the embedded 135M model cannot do (on the sample it passes no check; see docs/data.md)."""
+
+    async def ask(messages, params):
+        prompt = messages[-1]["content"]
+        passage = prompt.split('"""')[1].strip()
+        first, *rest = [x for x in re.split(r"(?<=[.!?])\s+", passage) if len(x.split()) > 3]
+        second = rest[0] if rest else first
+        calls.append(prompt)
+        if "multiple-choice" in prompt:
+            reply = f"Question: Which statement follows the guideline?\nA. {first}\nB. Never treat anyone.\n"
+            reply += f"C. Wait a month.\nD. Discharge at once.\nAnswer: A\nExplanation: {first}"
+        elif "vignette" in prompt:
+            reply = f"Vignette: A 50-year-old patient is seen in clinic today by the team. {first}\n"
+            reply += f"Question: What should be done?\nReference answer: {second}"
+        else:
+            reply = f"Question: What does the guideline say?\nAnswer: {first}\nQuote: {first}"
+        return Answer(reply, None, "stop", 1, 1, 0)
+
+    return Teacher(ask, "scripted", "http://scripted/v1")
+
+
+def test_a_recipe_builds_all_three_components_into_a_corpus(tmp_path):
+    """The recipe's whole path (synth, then build: dedup, decontamination, exports, manifest) with
+    a scripted teacher that passes the checks, since the embedded one does not (said above)."""
+    calls: list[str] = []
+    recipe = sample_recipe(tmp_path)
+    made = run_synth(recipe, [], pool=TeacherPool([competent(calls)]))
+    assert made.kept == {"guideline_qa": 8, "mcq": 8, "vignette": 8} and len(calls) == 24
+    result = build(recipe)
+    by_source = result.counts["by_source"]
+    assert {name: c["kept"] for name, c in by_source.items()} == {
+        "guideline-qa": 8,
+        "exam-mcq": 8,
+        "vignettes": 8,
+    }
+    assert verify(result.out).ok and verify(made.out).ok
+    report = json.loads((result.out / "decontam" / "report.json").read_text())
+    assert report["counts"]["stage0_exact"] == 0 and "medqa" in report["benchmarks"]
+    rows = [json.loads(x) for x in (result.out / "export" / "sft.jsonl").read_text().splitlines()]
+    assert {r["source"] for r in rows} == {"guideline-qa", "exam-mcq", "vignettes"} and len(rows) == 24
+    record = json.loads((result.out / "records" / "records-00000-of-00001.jsonl").read_text().splitlines()[0])
+    assert record["format"] == "synth" and record["file"].startswith("shards/guideline_qa/kept-")
+    assert record["source_id"].startswith("guideline_qa:") and record["generation"]["check"]["passed"]
+    assert record["metadata"]["guideline"]["title"].endswith("(galen sample, NOT real guidance)")
+    provenance = json.loads((result.out / "provenance.json").read_text())
+    folders = {i.get("folder") for i in provenance["inputs"] if i["role"] == "source"}
+    assert folders == {str(made.out.resolve())}  # lineage follows the build back to the synthesis
 
 
 def test_a_build_without_its_synth_output_says_to_run_synth(tmp_path):
