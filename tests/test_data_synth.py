@@ -439,10 +439,11 @@ def second(server_factory):
 
 def test_synth_on_two_servers_survives_a_kill_and_builds(server, second, tmp_path):
     """The command on two real galen serve processes: killed once its first shard is written, run
-    again, it finishes without redoing that shard or asking any call twice; both servers answered;
-    then the recipe builds all three components into a corpus."""
+    again, it finishes without redoing that shard or asking any call twice; both servers answered
+    (each shard's two items go out at once, one to each); every kept item's verdict holds when
+    checked again; the recipe builds what was kept (from this teacher, usually nothing)."""
     data = yaml.safe_load((SAMPLES / "recipe_synth.yaml").read_text())
-    data["synth"].update({"limit": 2, "tries": 2, "max_tokens": 200, "shard_size": 1, "concurrency": 1})
+    data["synth"].update({"limit": 2, "tries": 2, "max_tokens": 160, "shard_size": 2, "concurrency": 1})
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(data))
     out = tmp_path / "out"
