@@ -141,7 +141,9 @@ def synth(
     recipe: Annotated[Path, typer.Argument(help="The recipe; its `synth` section is used.")],
     teacher: Annotated[
         list[str],
-        typer.Option(help="Base URL of an OpenAI-compatible server; repeat it to share the work out."),
+        typer.Option(
+            metavar="URL", help="Base URL of an OpenAI-compatible server; repeat it to share the work out."
+        ),
     ],
     model: Annotated[
         str | None, typer.Option(help="Teacher model id (default: the recipe's, else the first listed).")
