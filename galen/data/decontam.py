@@ -3,6 +3,8 @@
 The benchmark items are every sample of every task in galen eval's registry (or the recipe's
 `tasks`), read from the recipe's `benchmarks` paths, or from galen's bundled samples for tasks
 without one. Each item is compared as `texts.item_text`: passage, question, options as a set.
+The judged sets (HealthBench all / hard / consensus, the pairwise vignettes) are protected the
+same way, their prompts as items (`judged`).
 
 - Stage 0, exact overlap:
   - split: a source that is the training side of a benchmark (MedQA, MedMCQA, PubMedQA) read
@@ -27,6 +29,7 @@ from itertools import islice
 from typing import Any
 
 from galen.data.benchmark_index import BenchmarkIndex, BenchmarkItem, ScanStats
+from galen.data.judged import load_judged
 from galen.data.ngrams import words
 from galen.data.recipe import DecontamConfig, Recipe
 from galen.data.record import Record
@@ -106,6 +109,10 @@ def load_benchmarks(recipe: Recipe) -> Benchmarks:
         items += [
             BenchmarkItem(name, s.id, item_text(s.question, s.options, s.context)) for s in task.samples
         ]
+    for name in recipe.decontamination.judged_names():
+        judged = load_judged(name, recipe.benchmark_source(name), recipe.decontamination.ngram)
+        sources[name], ids[name] = judged.source, judged.ids
+        items += judged.items
     return Benchmarks(items, sources, ids)
 
 

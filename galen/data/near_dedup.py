@@ -1,0 +1,163 @@
+"""Near-duplicate dedup: MinHash LSH over word shingles (datasketch), every candidate verified.
+
+A record is read as `dedup.tokens` reads it (lower case, punctuation ignored, single letters and
+digits kept): its prompt and, with `fields: [prompt, answer]`, its answer with the reasoning. Its
+shingles are the runs of `shingle` consecutive tokens (a text shorter than that is one shingle).
+
+Records are taken in recipe and file order. Each is looked up in a MinHash LSH index of the
+records kept so far; a candidate makes it a near duplicate only when all three hold:
+
+1. the Jaccard similarity of the two shingle sets, computed exactly (not the MinHash estimate),
+   is at least `threshold`;
+2. the gold answer is the same (a choice item's gold option text, a label; open items have none);
+3. the numbers and one-character words are the same (as sets): "type 1" and "type 2 diabetes",
+   "hepatitis B" and "hepatitis C", "38.1 C" and "39.1 C" are never merged, however similar the
+   rest. They are taken from the prompt and the gold answer (and from the answer of open items),
+   not from a choice item's answer text, whose "C" is the gold letter and changes when the
+   options are shuffled.
+
+The first candidate (in order) that passes wins; a record with none is kept and indexed. So
+every dropped record was checked directly against the record it is listed with (no chains), and a
+cluster is one kept record with the records dropped as its near duplicates.
+
+>>> guard(["type", "1", "diabetes", "hba1c", "over", "7"])
+frozenset({'1', '7', 'hba1c'})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from galen.data.dedup import tokens
+from galen.data.record import Record
+from galen.data.texts import answer_text, prompt_text
+
+Progress = Callable[[str], None]
+CACHED = 10_000  # shapes of kept records held for reuse as candidates
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What near dedup compares of one record."""
+
+    shingles: frozenset[bytes]
+    gold: tuple[str, ...] | None
+    guard: frozenset[str]
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    id: str
+    source: str
+    duplicate_of: str
+    similarity: float
+
+
+@dataclass
+class Cluster:
+    """A kept record and the records dropped as its near duplicates."""
+
+    kept: str
+    source: str
+    members: list[NearDuplicate] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        members = [{"id": m.id, "source": m.source, "similarity": m.similarity} for m in self.members]
+        return {"kept": self.kept, "source": self.source, "size": 1 + len(members), "members": members}
+
+
+@dataclass
+class NearDedupResult:
+    kept: list[Record]
+    dropped: list[NearDuplicate]
+    clusters: list[Cluster]
+    counts: dict[str, int]
+
+
+def guard(words: Sequence[str]) -> frozenset[str]:
+    """The tokens a near duplicate must share exactly: numbers and one-character words."""
+    return frozenset(w for w in words if len(w) == 1 or any(c.isdigit() for c in w))
+
+
+def shingles(words: Sequence[str], size: int) -> frozenset[bytes]:
+    if len(words) <= size:
+        return frozenset([" ".join(words).encode()])
+    return frozenset(" ".join(words[k : k + size]).encode() for k in range(len(words) - size + 1))
+
+
+def gold(record: Record) -> tuple[str, ...] | None:
+    if record.kind == "choice" and record.answer is not None:
+        return tuple(tokens(record.options[record.answer]))
+    return (record.answer,) if record.answer is not None else None
+
+
+def shape(record: Record, size: int, fields: Sequence[str]) -> Shape:
+    prompt = tokens(prompt_text(record))
+    answer = tokens(answer_text(record)) if "answer" in fields else []
+    right = gold(record)
+    guarded = [*prompt, *(right or ()), *(answer if record.kind == "open" else ())]
+    return Shape(shingles(prompt + answer, size), right, guard(guarded))
+
+
+def jaccard(a: frozenset[bytes], b: frozenset[bytes]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
+def near_deduplicate(
+    records: list[Record],
+    threshold: float = 0.7,
+    num_perm: int = 128,
+    shingle: int = 2,
+    fields: Sequence[str] = ("prompt", "answer"),
+    seed: int = 1,
+    progress: Progress = lambda _: None,
+) -> NearDedupResult:
+    """The records without near duplicates of earlier ones (see the module docstring)."""
+    from datasketch import MinHash, MinHashLSH  # imported here: only builds that ask for it pay
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    template = MinHash(num_perm=num_perm, seed=seed)
+    kept: list[Record] = []
+    clusters: dict[int, Cluster] = {}
+    dropped: list[NearDuplicate] = []
+    counts = {"candidates": 0, "rejected_similarity": 0, "rejected_gold": 0, "rejected_numbers": 0}
+    # Kept records' shapes are recomputed when they are candidates, not stored: 600K shingle sets
+    # would take GiBs. The most recent ones are cached, since templated text recurs in bursts.
+    cache: dict[int, Shape] = {}
+    for n, record in enumerate(records, 1):
+        if n % 100_000 == 0:
+            progress(f"near dedup: {n} of {len(records)} records, {len(dropped)} near duplicates")
+        mine = shape(record, shingle, fields)
+        signature = MinHash(num_perm=num_perm, seed=seed, permutations=template.permutations)
+        signature.update_batch(list(mine.shingles))
+        match = None
+        for k in sorted(lsh.query(signature)):
+            counts["candidates"] += 1
+            if k not in cache:
+                if len(cache) >= CACHED:
+                    cache.clear()
+                cache[k] = shape(kept[k], shingle, fields)
+            theirs = cache[k]
+            similarity = jaccard(mine.shingles, theirs.shingles)
+            if similarity < threshold:
+                counts["rejected_similarity"] += 1
+            elif mine.gold != theirs.gold:
+                counts["rejected_gold"] += 1
+            elif mine.guard != theirs.guard:
+                counts["rejected_numbers"] += 1
+            else:
+                match = (k, similarity)
+                break
+        if match is None:
+            lsh.insert(len(kept), signature, check_duplication=False)
+            kept.append(record)
+            continue
+        k, similarity = match
+        duplicate = NearDuplicate(record.id, record.source, kept[k].id, round(similarity, 4))
+        dropped.append(duplicate)
+        clusters.setdefault(k, Cluster(kept[k].id, kept[k].source)).members.append(duplicate)
+    counts.update(
+        records_in=len(records), dropped=len(dropped), clusters=len(clusters), records_out=len(kept)
+    )
+    return NearDedupResult(kept, dropped, [clusters[k] for k in sorted(clusters)], counts)
