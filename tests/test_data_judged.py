@@ -35,6 +35,13 @@ LONG_TURN = (
     "bathroom this morning and hit her head on the sink, and now says she feels a bit muddled and has "
     "a headache that is getting worse. Is it fine to let her sleep it off?"
 )
+REPLY = (
+    "Of course. Before you ask, a general point: after any fall in an older person it helps to know "
+    "how the fall happened, whether they blacked out beforehand, whether they could get up on their "
+    "own, how long they were on the floor, which medicines they take and whether anything hurts now, "
+    "especially the hip, the wrist or the head. Write these down for whoever sees her, together with "
+    "the time of the fall and any change in how alert she seems. What would you like to ask?"
+)
 VIGNETTE = (
     "A 47-year-old teacher reports three weeks of night sweats, a dry cough and 4 kg weight loss "
     "after returning from a long stay abroad. What is the most likely diagnosis and what tests come first?"
@@ -61,12 +68,14 @@ def files(tmp_path_factory) -> dict[str, Path]:
                 "hb-fall",
                 [
                     ("user", "Quick question about my gran."),
-                    ("assistant", "Of course, go ahead."),
+                    ("assistant", REPLY),
                     ("user", LONG_TURN),
                 ],
             ),
         ],
-        "healthbench_hard": [hb_row("hb-fall", [("user", "Quick question."), ("user", LONG_TURN)])],
+        "healthbench_hard": [
+            hb_row("hb-fall", [("user", "Quick?"), ("assistant", REPLY), ("user", LONG_TURN)])
+        ],
         "healthbench_consensus": [hb_row("hb-fever", [("user", FEVER)], consensus=True)],
     }
     paths = {}
@@ -77,7 +86,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     paths["pairwise"].write_text(json.dumps({"id": "v-tb", "prompt": VIGNETTE}) + "\n")
     corpus = [
         {"id": "leak-fever", "question": FEVER.upper().replace("  ", " ")},  # case changed
-        {"id": "leak-turn", "question": "Please help. " + LONG_TURN},  # the last turn only
+        # the last turn only: under half of the conversation, caught as a turn of its own
+        # the last turn only: under half of the conversation, caught as a turn of its own
+        {"id": "leak-turn", "question": "Please help. " + LONG_TURN},
         {"id": "leak-vignette", "question": VIGNETTE + " Answer briefly."},  # a sentence added
         {
             "id": "clean",

@@ -135,7 +135,7 @@ def imported(built, tmp_path_factory):
 
 
 def test_import_counts_every_bad_row_by_reason(imported, built):
-    result, _, rows, _ = imported
+    result, folder, rows, _ = imported
     assert len(result.checked.verdicts) == 3 and result.checked.rows == len(rows)
     assert result.checked.by_reason() == {
         "duplicate verdict": 1,
@@ -149,7 +149,10 @@ def test_import_counts_every_bad_row_by_reason(imported, built):
     report = json.loads((built / "review" / "import_report.json").read_text())
     assert report["applied"] == 3 and report["by_verdict"] == {"accept": 1, "reject": 1, "edit": 1}
     duplicate = next(p for p in report["problems"] if p["reason"].startswith("duplicate"))
-    assert duplicate["line"] == 6 and "verdicts.csv:2" in duplicate["reason"]
+    assert duplicate["id"] == rows[0]["id"] and "verdicts.csv:2)" in duplicate["reason"]
+    # answers span lines (quoted CSV fields), and each problem names the line its row starts on
+    lines = (folder / "verdicts.csv").read_text().splitlines()
+    assert duplicate["line"] > 6 and lines[duplicate["line"] - 1].startswith(rows[0]["id"] + ",")
 
 
 def test_verdicts_reach_the_records_exports_manifest_and_provenance(imported, built):

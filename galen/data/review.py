@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -94,13 +95,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadRequest("file", f"cannot read {path}: {exc}") from None
     if path.suffix == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise BadRequest(
-                "file", f"{path}: no {', '.join(missing)} column (export a sample to see the format)"
-            )
-        return [(k, row) for k, row in enumerate(reader, 2)]
+        return _csv_rows(path, text)
     if path.suffix == ".jsonl":
         rows = []
         for k, line in enumerate(text.splitlines(), 1):
@@ -113,6 +108,22 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
             rows.append((k, row if isinstance(row, dict) else {"_error": "not a JSON object"}))
         return rows
     raise BadRequest("file", f"{path}: a review file is .csv or .jsonl")
+
+
+def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+    """Rows with the line each starts on (a quoted field may span lines, as spreadsheets write)."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise BadRequest("file", f"{path}: no {', '.join(missing)} column (see an exported sample)")
+    rows, start = [], reader.line_num + 1
+    try:
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise BadRequest("file", f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
+    return rows
 
 
 def _text(row: dict[str, Any], key: str) -> str:
