@@ -74,7 +74,10 @@ def files(tmp_path_factory) -> dict[str, Path]:
             ),
         ],
         "healthbench_hard": [
-            hb_row("hb-fall", [("user", "Quick?"), ("assistant", REPLY), ("user", LONG_TURN)])
+            hb_row(
+                "hb-fall",
+                [("user", "Quick question about my gran."), ("assistant", REPLY), ("user", LONG_TURN)],
+            )
         ],
         "healthbench_consensus": [hb_row("hb-fever", [("user", FEVER)], consensus=True)],
     }

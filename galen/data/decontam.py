@@ -147,9 +147,9 @@ def _fields(record: Record, check: list[str]) -> Iterator[tuple[str, str]]:
             yield "answer", text
 
 
-def build_index(benchmarks: Benchmarks, settings: DecontamConfig) -> BenchmarkIndex:
+def build_index(items: list[BenchmarkItem], settings: DecontamConfig) -> BenchmarkIndex:
     return BenchmarkIndex(
-        benchmarks.items,
+        items,
         ngram=settings.ngram,
         min_block=settings.min_block,
         threshold=settings.threshold,
@@ -182,14 +182,18 @@ def decontaminate(records: list[Record], benchmarks: Benchmarks, settings: Decon
         if matches:
             removed[record.id] = matches
             kinds[f"stage0_{matches[0].kind}"] += 1
-    index = build_index(benchmarks, settings)
+    # One index entry per distinct text: the same prompt in several sets (HealthBench hard and
+    # consensus are subsets of all) would otherwise count its runs as shared boilerplate.
+    index = build_index([group[0] for group in exact.values()], settings)
+    owners = {(group[0].task, group[0].id): group for group in exact.values()}
     rest = [r for r in records if r.id not in removed]
     texts = (((r.id, name), text) for r in rest for name, text in _fields(r, settings.check))
     hits, stats = scan_all(index, texts)
-    for (record_id, name), item, score in hits:
-        removed.setdefault(record_id, []).append(
-            Match(record_id, item.task, item.id, 2, "overlap", name, score)
-        )
+    for (record_id, name), found, score in hits:
+        for item in owners[(found.task, found.id)]:
+            removed.setdefault(record_id, []).append(
+                Match(record_id, item.task, item.id, 2, "overlap", name, score)
+            )
     kept = [r for r in records if r.id not in removed]
     counts = {
         "records_in": len(records),

@@ -5,12 +5,13 @@ digits kept): its prompt and, with `fields: [prompt, answer]`, its answer with t
 shingles are the runs of `shingle` consecutive tokens (a text shorter than that is one shingle).
 
 Records are taken in recipe and file order. Each is looked up in a MinHash LSH index of the
-records kept so far; a candidate makes it a near duplicate only when all three hold:
+records kept so far (banded so that a pair at the threshold is found 97% of the time,
+`lsh_bands`); a candidate makes it a near duplicate only when all three hold:
 
 1. the Jaccard similarity of the two shingle sets, computed exactly (not the MinHash estimate),
    is at least `threshold`;
 2. the gold answer is the same (a choice item's gold option text, a label; open items have none);
-3. the numbers and one-character words are the same (as sets): "type 1" and "type 2 diabetes",
+3. the numbers and one-character words are the same (counted, in any order): "type 1" and "type 2 diabetes",
    "hepatitis B" and "hepatitis C", "38.1 C" and "39.1 C" are never merged, however similar the
    rest. They are taken from the prompt and the gold answer (and from the answer of open items),
    not from a choice item's answer text, whose "C" is the gold letter and changes when the
@@ -20,8 +21,10 @@ The first candidate (in order) that passes wins; a record with none is kept and 
 every dropped record was checked directly against the record it is listed with (no chains), and a
 cluster is one kept record with the records dropped as its near duplicates.
 
->>> guard(["type", "1", "diabetes", "hba1c", "over", "7"])
-frozenset({'1', '7', 'hba1c'})
+>>> guard(["a", "type", "1", "diabetes", "hba1c", "over", "7", "b", "1"])
+('1', '1', '7', 'b', 'hba1c')
+>>> lsh_bands(0.7, 128)
+(25, 5)
 """
 
 from __future__ import annotations
@@ -34,7 +37,10 @@ from galen.data.record import Record
 from galen.data.texts import answer_text, prompt_text
 
 Progress = Callable[[str], None]
-CACHED = 10_000  # shapes of kept records held for reuse as candidates
+SCHEME = "affine32"  # datasketch 2's default hashing scheme, named: permutations are reused
+CACHED = 10_000
+RECALL = 0.97  # chance that a pair exactly at the threshold is looked at
+COMMON = frozenset({"a", "i"})  # shapes of kept records held for reuse as candidates
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class Shape:
 
     shingles: frozenset[bytes]
     gold: tuple[str, ...] | None
-    guard: frozenset[str]
+    guard: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,28 @@ class NearDedupResult:
     counts: dict[str, int]
 
 
-def guard(words: Sequence[str]) -> frozenset[str]:
-    """The tokens a near duplicate must share exactly: numbers and one-character words."""
-    return frozenset(w for w in words if len(w) == 1 or any(c.isdigit() for c in w))
+def guard(words: Sequence[str]) -> tuple[str, ...]:
+    """The tokens a near duplicate must share exactly, counted (sorted, so their order is free):
+    numbers and one-character words, but the words "a" and "I", which a rewording adds and drops
+    ("vitamin A" vs "vitamin D" still differ, by the "d"). Counted, because an age of 8 with a
+    haemoglobin of 8.9 is not an age of 9 with 8.9, though both hold an 8 and a 9."""
+    return tuple(sorted(w for w in words if (len(w) == 1 and w not in COMMON) or any(c.isdigit() for c in w)))
+
+
+def lsh_bands(threshold: float, num_perm: int, recall: float = RECALL) -> tuple[int, int]:
+    """(bands, rows) for the LSH index: a pair at `threshold` becomes a candidate with probability
+    at least `recall`, with as few candidates well below it as that allows. datasketch's own choice
+    balances misses against false candidates, and misses ~half the pairs at the threshold; every
+    candidate is verified here, so a false one costs a little time and a miss costs a duplicate."""
+    best: tuple[float, int, int] | None = None
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        found = 1 - (1 - threshold**rows) ** bands
+        if found >= recall:
+            below = 1 - (1 - max(threshold - 0.25, 0.01) ** rows) ** bands
+            if best is None or below < best[0]:
+                best = (below, bands, rows)
+    return (best[1], best[2]) if best else (num_perm, 1)
 
 
 def shingles(words: Sequence[str], size: int) -> frozenset[bytes]:
@@ -116,8 +141,8 @@ def near_deduplicate(
     """The records without near duplicates of earlier ones (see the module docstring)."""
     from datasketch import MinHash, MinHashLSH  # imported here: only builds that ask for it pay
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    template = MinHash(num_perm=num_perm, seed=seed)
+    lsh = MinHashLSH(num_perm=num_perm, params=lsh_bands(threshold, num_perm))
+    template = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME)
     kept: list[Record] = []
     clusters: dict[int, Cluster] = {}
     dropped: list[NearDuplicate] = []
@@ -129,7 +154,7 @@ def near_deduplicate(
         if n % 100_000 == 0:
             progress(f"near dedup: {n} of {len(records)} records, {len(dropped)} near duplicates")
         mine = shape(record, shingle, fields)
-        signature = MinHash(num_perm=num_perm, seed=seed, permutations=template.permutations)
+        signature = MinHash(num_perm=num_perm, seed=seed, permutations=template.permutations, scheme=SCHEME)
         signature.update_batch(list(mine.shingles))
         match = None
         for k in sorted(lsh.query(signature)):

