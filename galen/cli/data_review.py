@@ -12,7 +12,7 @@ from galen.cli.output import console, fail
 from galen.errors import GalenError
 
 app = typer.Typer(
-    help="Clinician review: export a sample for reviewers, import their verdicts.", no_args_is_help=True
+    help="Clinician review: a sample out to reviewers, their verdicts back in.", no_args_is_help=True
 )
 
 
@@ -26,7 +26,7 @@ def export(
     seed: Annotated[int, typer.Option(help="Seed of the draw; the same seed gives the same sample.")] = 0,
     source: Annotated[list[str] | None, typer.Option(help="Only this source (repeat for several).")] = None,
 ) -> None:
-    """Write a stratified sample (per source and generator) of unreviewed records."""
+    """Write a sample for reviewers, stratified by source and generator."""
     from galen.data.review_sample import export_sample
 
     try:
@@ -49,7 +49,7 @@ def import_(
         Path | None, typer.Option(help="The build's recipe (default: the one its manifest names).")
     ] = None,
 ) -> None:
-    """Check verdicts against the build, keep the good ones, and rebuild with them."""
+    """Check reviewers' verdicts, store the good ones, rebuild."""
     from galen.data.review_import import import_reviews
 
     console.print(f"[dim]{RESEARCH_NOTICE}[/dim]")

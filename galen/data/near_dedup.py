@@ -6,7 +6,9 @@ shingles are the runs of `shingle` consecutive tokens (a text shorter than that 
 
 Records are taken in recipe and file order. Each is looked up in a MinHash LSH index of the
 records kept so far (banded so that a pair at the threshold is found 97% of the time,
-`lsh_bands`); a candidate makes it a near duplicate only when all three hold:
+`lsh_bands`); candidates whose MinHash estimate of the similarity is more than 0.15 below the
+threshold (3.5 standard deviations at 128 permutations) are dropped in one numpy comparison, and a
+remaining candidate makes it a near duplicate only when all three hold:
 
 1. the Jaccard similarity of the two shingle sets, computed exactly (not the MinHash estimate),
    is at least `threshold`;
@@ -32,6 +34,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from galen.data.dedup import tokens
 from galen.data.record import Record
 from galen.data.texts import answer_text, prompt_text
@@ -39,6 +43,7 @@ from galen.data.texts import answer_text, prompt_text
 Progress = Callable[[str], None]
 SCHEME = "affine32"  # datasketch 2's default hashing scheme, named: permutations are reused
 CACHED = 10_000
+MARGIN = 0.15  # candidates whose MinHash estimate is this far below the threshold are not compared
 RECALL = 0.97  # chance that a pair exactly at the threshold is looked at
 COMMON = frozenset({"a", "i"})  # shapes of kept records held for reuse as candidates
 
@@ -129,6 +134,68 @@ def jaccard(a: frozenset[bytes], b: frozenset[bytes]) -> float:
     return len(a & b) / len(a | b) if a or b else 1.0
 
 
+class Signatures:
+    """The MinHash signatures of the kept records, one row each in a growing array (512 bytes a
+    record at 128 permutations), so candidates are screened by their estimated similarity in one
+    numpy comparison before any text is compared."""
+
+    def __init__(self, num_perm: int) -> None:
+        self.rows = np.empty((1024, num_perm), dtype=np.uint32)  # affine32 values
+        self.size = 0
+
+    def add(self, values: np.ndarray) -> None:
+        if self.size == len(self.rows):
+            self.rows = np.concatenate([self.rows, np.empty_like(self.rows)])
+        self.rows[self.size] = values
+        self.size += 1
+
+    def estimates(self, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return (self.rows[keys] == values).mean(axis=1)
+
+
+@dataclass
+class Matcher:
+    """Checks LSH candidates against the rules of the module docstring, counting refusals."""
+
+    kept: list[Record]
+    threshold: float
+    shingle: int
+    fields: Sequence[str]
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("candidates", "rejected_estimate", "rejected_similarity", "rejected_gold", "rejected_numbers"), 0
+        )
+    )
+    # Kept records' shapes are recomputed when they are candidates, not stored: 600K shingle sets
+    # would take GiBs. The most recent ones are cached, since templated text recurs in bursts.
+    cache: dict[int, Shape] = field(default_factory=dict)
+
+    def theirs(self, k: int) -> Shape:
+        if k not in self.cache:
+            if len(self.cache) >= CACHED:
+                self.cache.clear()
+            self.cache[k] = shape(self.kept[k], self.shingle, self.fields)
+        return self.cache[k]
+
+    def first(self, mine: Shape, keys: np.ndarray, estimates: np.ndarray) -> tuple[int, float] | None:
+        """The first candidate (in record order) that is a near duplicate, with its similarity."""
+        self.counts["candidates"] += len(keys)
+        close = keys[estimates >= self.threshold - MARGIN]
+        self.counts["rejected_estimate"] += len(keys) - len(close)
+        for k in close.tolist():
+            theirs = self.theirs(k)
+            similarity = jaccard(mine.shingles, theirs.shingles)
+            if similarity < self.threshold:
+                self.counts["rejected_similarity"] += 1
+            elif mine.gold != theirs.gold:
+                self.counts["rejected_gold"] += 1
+            elif mine.guard != theirs.guard:
+                self.counts["rejected_numbers"] += 1
+            else:
+                return k, similarity
+        return None
+
+
 def near_deduplicate(
     records: list[Record],
     threshold: float = 0.7,
@@ -142,47 +209,31 @@ def near_deduplicate(
     from datasketch import MinHash, MinHashLSH  # imported here: only builds that ask for it pay
 
     lsh = MinHashLSH(num_perm=num_perm, params=lsh_bands(threshold, num_perm))
-    template = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME)
+    permutations = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
     kept: list[Record] = []
+    signatures = Signatures(num_perm)
+    matcher = Matcher(kept, threshold, shingle, fields)
     clusters: dict[int, Cluster] = {}
     dropped: list[NearDuplicate] = []
-    counts = {"candidates": 0, "rejected_similarity": 0, "rejected_gold": 0, "rejected_numbers": 0}
-    # Kept records' shapes are recomputed when they are candidates, not stored: 600K shingle sets
-    # would take GiBs. The most recent ones are cached, since templated text recurs in bursts.
-    cache: dict[int, Shape] = {}
     for n, record in enumerate(records, 1):
         if n % 100_000 == 0:
             progress(f"near dedup: {n} of {len(records)} records, {len(dropped)} near duplicates")
         mine = shape(record, shingle, fields)
-        signature = MinHash(num_perm=num_perm, seed=seed, permutations=template.permutations, scheme=SCHEME)
+        signature = MinHash(num_perm=num_perm, seed=seed, permutations=permutations, scheme=SCHEME)
         signature.update_batch(list(mine.shingles))
-        match = None
-        for k in sorted(lsh.query(signature)):
-            counts["candidates"] += 1
-            if k not in cache:
-                if len(cache) >= CACHED:
-                    cache.clear()
-                cache[k] = shape(kept[k], shingle, fields)
-            theirs = cache[k]
-            similarity = jaccard(mine.shingles, theirs.shingles)
-            if similarity < threshold:
-                counts["rejected_similarity"] += 1
-            elif mine.gold != theirs.gold:
-                counts["rejected_gold"] += 1
-            elif mine.guard != theirs.guard:
-                counts["rejected_numbers"] += 1
-            else:
-                match = (k, similarity)
-                break
+        keys = np.sort(np.fromiter(lsh.query(signature), dtype=np.int64))
+        match = (
+            matcher.first(mine, keys, signatures.estimates(keys, signature.hashvalues)) if len(keys) else None
+        )
         if match is None:
             lsh.insert(len(kept), signature, check_duplication=False)
+            signatures.add(signature.hashvalues)
             kept.append(record)
             continue
         k, similarity = match
         duplicate = NearDuplicate(record.id, record.source, kept[k].id, round(similarity, 4))
         dropped.append(duplicate)
         clusters.setdefault(k, Cluster(kept[k].id, kept[k].source)).members.append(duplicate)
-    counts.update(
-        records_in=len(records), dropped=len(dropped), clusters=len(clusters), records_out=len(kept)
-    )
+    counts = {**matcher.counts, "records_in": len(records), "dropped": len(dropped)}
+    counts.update(clusters=len(clusters), records_out=len(kept))
     return NearDedupResult(kept, dropped, [clusters[k] for k in sorted(clusters)], counts)
