@@ -75,14 +75,16 @@ def record_sha256(record: Record) -> str:
 
 
 def generator_of(record: Record) -> str:
-    """The synthetic generator that made a record ("-" for upstream rows). Read defensively: it may
-    sit on the generation record or in the metadata, as the synth stage writes it."""
-    found = getattr(record.generation, "generator", None)
-    meta = record.metadata
-    if not found and isinstance(meta, dict):
-        synth = meta.get("synth")
-        found = meta.get("generator") or (synth.get("generator") if isinstance(synth, dict) else None)
-    return str(found) if found else "-"
+    """The synthetic generator that made a record ("-" for upstream rows). Read defensively, since
+    the synth stage may put it on the generation record, in the metadata (or its `synth` part) or
+    on a field of its own: the first `generator` found in any of these."""
+    places: list[Any] = [record.metadata, record.metadata.get("synth")]
+    places += [getattr(record, name, None) for name in type(record).model_fields]
+    for place in places:
+        found = place.get("generator") if isinstance(place, dict) else getattr(place, "generator", None)
+        if found and isinstance(found, str | int):
+            return str(found)
+    return "-"
 
 
 def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
