@@ -184,3 +184,16 @@ def test_bad_judged_files_are_clear_errors(files, tmp_path):
     with pytest.raises(ConfigError) as caught:
         recipe({**files, "healthbenhc": broken}, tmp_path / "d")
     assert "unknown task 'healthbenhc'" in str(caught.value) and "healthbench_hard" in str(caught.value)
+
+
+def test_official_and_urls_pass_through_and_review_sources_are_checked(tmp_path):
+    data = {
+        "name": "x",
+        "sources": [{"format": "medqa"}],
+        "decontamination": {"benchmarks": {"healthbench": "official", "pairwise": "v.jsonl"}},
+    }
+    checked = parse_recipe(data, tmp_path)
+    assert checked.benchmark_source("healthbench") == "official"  # downloaded once by galen eval's loader
+    assert checked.benchmark_source("pairwise") == str(tmp_path / "v.jsonl")
+    with pytest.raises(ConfigError, match=r"review.required\[0\]: no source is named 'nope'"):
+        parse_recipe({**data, "review": {"required": ["nope"]}}, tmp_path)
