@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/decontam.py
+	$(BIN)/python benchmarks/dedup.py
 	$(BIN)/python benchmarks/eval_throughput.py
 	$(BIN)/python benchmarks/eval_agreement.py
 	$(BIN)/python benchmarks/vision.py

@@ -9,12 +9,14 @@ import typer
 from rich.table import Table as RichTable
 
 from galen import RESEARCH_NOTICE
+from galen.cli import data_review
 from galen.cli.output import console, fail
 from galen.errors import GalenError
 
 app = typer.Typer(
     help="Build, verify, report on, distil and synthesise training corpora.", no_args_is_help=True
 )
+app.add_typer(data_review.app, name="review")
 
 
 def _recipe(path: Path, output: Path | None):
@@ -66,12 +68,16 @@ def report(
     output: Annotated[
         Path | None, typer.Option(help="Where report.md and report.png go (default: DIRECTORY).")
     ] = None,
+    tokenizer: Annotated[
+        list[str] | None,
+        typer.Option(help="Count tokens with qwen3.6 and/or gemma3 (repeat); default qwen3.6."),
+    ] = None,
 ) -> None:
-    """Counts per source and stage, answer balance, lengths and the contamination report."""
+    """Counts per source and stage, tokens, answer balance, lengths and contamination."""
     from galen.data.report import build_report
 
     try:
-        tables, target = build_report(directory, output)
+        tables, target = build_report(directory, output, tokenizer or ["qwen3.6"])
     except GalenError as exc:
         raise fail(exc.message) from None
     for table in tables:

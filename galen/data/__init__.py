@@ -8,12 +8,17 @@ sources/            one adapter per upstream format (MedQA, MedMCQA, PubMedQA, M
                     HealthSearchQA, LiveQA; generic jsonl, messages, ShareGPT)
 recipe.py           Recipe: what to read and how to clean it (YAML fills it in)
 dedup.py            exact deduplication on normalised text
+near_dedup.py       near duplicates: MinHash LSH (datasketch), every candidate verified
 decontam.py         stage 0 (split, id, exact text), then benchmark_index.py (stages 1 and 2)
+judged.py           HealthBench and the pairwise vignettes as protected benchmark items
 align.py            difflib's matching blocks, computed from seed runs
 export.py           SFT and GRPO exports for galen train (the format is documented there)
 manifest.py         processing log, output hashes, verify
 build.py            the pipeline behind `galen data build`
 report.py           `galen data report`
+stats.py            tokens (Qwen3.6, Gemma 3), chain-of-thought coverage, the cards' figures
+review.py           clinician verdicts: read, checked, applied (review_sample.py: export;
+                    review_import.py: import and rebuild)
 distill.py          `galen data distill`: chain-of-thought answers kept only when right
 shards.py           resumable teacher jobs (distill, synth): whole shards, plan.json
 guidelines.py       guideline ingest: documents with provenance, chunks for grounding

@@ -24,6 +24,10 @@ from pydantic import Field, field_validator, model_validator
 
 from galen.config import ConfigError, ConfigModel, read_yaml, refuse_keys, validate
 
+# The judged evaluations galen runs besides the registry's tasks (galen eval healthbench /
+# pairwise); decontamination protects their prompts too (data/judged.py).
+JUDGED = ("healthbench", "healthbench_hard", "healthbench_consensus", "pairwise")
+
 
 class SourceConfig(ConfigModel):
     format: str = Field(
@@ -61,8 +65,24 @@ class SourceConfig(ConfigModel):
         return self.name or self.format
 
 
+class MinHashConfig(ConfigModel):
+    enabled: bool = Field(False, description="Also drop near duplicates (MinHash LSH, data/near_dedup.py).")
+    threshold: float = Field(
+        0.7, gt=0, le=1, description="Jaccard similarity of word shingles that makes a near duplicate."
+    )
+    num_perm: int = Field(
+        128, ge=16, le=1024, description="MinHash permutations (more: fewer misses, slower)."
+    )
+    shingle: int = Field(2, ge=1, le=16, description="Words per shingle.")
+    fields: list[Literal["prompt", "answer"]] = Field(
+        default_factory=lambda: ["prompt", "answer"], min_length=1, description="Which texts are compared."
+    )
+    seed: int = Field(1, description="MinHash seed; the same seed gives the same result.")
+
+
 class DedupConfig(ConfigModel):
     enabled: bool = Field(True, description="Drop later copies of the same prompt and answer.")
+    minhash: MinHashConfig = Field(default_factory=MinHashConfig)
 
 
 class DecontamConfig(ConfigModel):
@@ -82,10 +102,12 @@ class DecontamConfig(ConfigModel):
         min_length=1,
         description="Which texts of a record to check.",
     )
-    tasks: list[str] | Literal["all"] = Field("all", description="galen eval tasks to protect.")
+    tasks: list[str] | Literal["all"] = Field(
+        "all", description="galen eval tasks to protect, and the judged sets (healthbench, pairwise...)."
+    )
     benchmarks: dict[str, str] = Field(
         default_factory=dict,
-        description="task -> its data (file, folder, hub); others use the bundled sample.",
+        description="task -> its data (file, folder, hub; HealthBench: official); else the bundled sample.",
     )
 
     @model_validator(mode="after")
@@ -93,16 +115,30 @@ class DecontamConfig(ConfigModel):
         from galen.evals import tasks as _  # noqa: F401 - registers the tasks
         from galen.evals.task import TASKS
 
+        known = {*TASKS, *JUDGED}
         named = [] if self.tasks == "all" else list(self.tasks)
         for task in [*named, *self.benchmarks]:
-            if task not in TASKS:
-                raise ValueError(f"unknown task {task!r}; known: {', '.join(sorted(TASKS))}")
+            if task not in known:
+                raise ValueError(f"unknown task {task!r}; known: {', '.join(sorted(known))}")
         return self
 
     def task_names(self) -> list[str]:
+        """The multiple-choice tasks of galen eval's registry to protect."""
         from galen.evals.task import TASKS
 
-        return sorted(TASKS) if self.tasks == "all" else list(self.tasks)
+        names = sorted(TASKS) if self.tasks == "all" else list(self.tasks)
+        return [name for name in names if name not in JUDGED]
+
+    def judged_names(self) -> list[str]:
+        """The judged sets (HealthBench subsets, pairwise vignettes) to protect."""
+        return list(JUDGED) if self.tasks == "all" else [name for name in JUDGED if name in self.tasks]
+
+
+class ReviewConfig(ConfigModel):
+    required: list[str] = Field(
+        default_factory=list,
+        description="Sources whose records are held back until a reviewer accepts or edits them.",
+    )
 
 
 class ExportConfig(ConfigModel):
@@ -192,6 +228,7 @@ class Recipe(ConfigModel):
     export: ExportConfig = Field(default_factory=ExportConfig)
     distill: DistillConfig = Field(default_factory=DistillConfig)
     synth: SynthConfig = Field(default_factory=SynthConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
     base: Path = Field(Path("."), exclude=True, description="The recipe file's folder.")
 
     @model_validator(mode="after")
@@ -203,6 +240,9 @@ class Recipe(ConfigModel):
                     f"sources[{k}]: two sources are named {source.source_name!r}; give one a `name`"
                 )
             seen.add(source.source_name)
+        for k, name in enumerate(self.review.required):
+            if name not in seen:
+                raise ValueError(f"review.required[{k}]: no source is named {name!r}")
         return self
 
     @property
@@ -218,9 +258,14 @@ class Recipe(ConfigModel):
         return p if p.is_absolute() else (self.base / p)
 
     def benchmark_source(self, task: str) -> str | None:
-        """Where a task's benchmark items come from: a resolved path, "hub"/"hf://", or None (sample)."""
+        """Where a task's benchmark items come from: a resolved path, "hub"/"hf://", HealthBench's
+        "official" or a URL, or None (sample)."""
         where = self.decontamination.benchmarks.get(task)
-        if where is None or where == "hub" or where.startswith("hf://"):
+        if (
+            where is None
+            or where in ("hub", "official")
+            or where.startswith(("hf://", "http://", "https://"))
+        ):
             return where
         return str(self.resolve(where))
 
