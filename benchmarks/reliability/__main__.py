@@ -84,7 +84,7 @@ def record(checks: list[Check], command: str, load: str) -> list[dict]:
     for check in checks:
         saved[check.name] = {**asdict(check), "when": when, "command": command, "load": load}
     RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
-    return [saved[name] for name in sorted(saved, key=list(FULL).index)]
+    return list(saved.values())
 
 
 def main() -> int:
