@@ -92,6 +92,12 @@ def test_page_loads_offline_with_the_notice_and_every_control_labelled(playgroun
               .map((c) => c.id)"""
     )
     assert unlabelled == []
+    sticking_out = page.evaluate(
+        """() => { const panel = document.getElementById('settings').getBoundingClientRect();
+              return [...document.querySelectorAll('#settings input, #settings select, #settings textarea')]
+                .filter((c) => c.getBoundingClientRect().right > panel.right).map((c) => c.id); }"""
+    )
+    assert sticking_out == []
     expect(page.get_by_label("Thinking", exact=True)).to_be_checked()  # chatml_think thinks by default
     expect(page.get_by_text("Attach image or video")).to_be_hidden()  # SmolLM2 takes no media
     assert all(url.startswith(playground.url) for url in playground.urls), playground.urls
@@ -132,7 +138,8 @@ def test_stop_cancels_the_generation_on_the_server(playground, server):
     tokens_before = _completion_tokens(server)
     playground.ask(LONG)
     answer = playground.answers().last
-    expect(answer.locator("summary")).to_have_text("Thinking…", timeout=SLOW)
+    expect(answer.locator("details.thinking")).to_be_visible(timeout=SLOW)  # reasoning is coming
+    expect(answer.locator("summary")).to_have_text("Thinking…")
     answer.locator("summary").click()  # expandable while it streams
     shown = answer.locator(".thinking-text")
     expect(shown).to_be_visible()
@@ -223,9 +230,10 @@ def test_phone_width_reads_without_sideways_scrolling(browser, server):
     expect(page.get_by_label("Message", exact=True)).to_be_visible()
     assert page.locator("#settings-panel").get_attribute("open") is None  # settings folded away
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    playground.shot("phone")
     page.locator("#settings-panel summary").click()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
-    playground.shot("phone")
+    playground.shot("phone-settings")
     context.close()
 
 

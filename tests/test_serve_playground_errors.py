@@ -58,6 +58,12 @@ def _with_key(context, server) -> Playground:
     return playground
 
 
+def _wait_idle(server) -> None:
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{server.url}/health").json()["active"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def _intact(playground: Playground, unsent: str) -> None:
     """The first exchange is still there, and the message that failed is back in the box."""
     page = playground.page
@@ -106,53 +112,61 @@ def test_401_asks_for_the_key_and_keeps_it_for_the_session(context, keyed):
 def test_429_says_the_server_is_busy(context, keyed):
     playground = _with_key(context, keyed)
     page = playground.page
-    body = {"messages": [{"role": "user", "content": LONG}], "max_tokens": 900, "stream": True}
+    # Seed 3 runs this to max_tokens (900 tokens: a minute here), so the one slot stays taken.
+    body = {"messages": [{"role": "user", "content": LONG}], "max_tokens": 900, "seed": 3, "stream": True}
     headers = {"Authorization": f"Bearer {KEY}"}
-    with httpx.stream("POST", f"{keyed.base_url}/chat/completions", json=body, headers=headers, timeout=60) as held:
-        next(held.iter_lines())  # the one slot is taken
+    url = f"{keyed.base_url}/chat/completions"
+    _wait_idle(keyed)  # the page's first answer has let go of the slot
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=60) as held:
+        assert held.status_code == 200
+        lines = held.iter_lines()  # kept: a dropped iterator closes the connection when collected
+        next(lines)
         playground.ask("Another one?")
         expect(page.locator("#status")).to_contain_text("The server is busy", timeout=SLOW)
-        expect(page.locator("#status")).to_contain_text("Try again in 1 s.")
+        expect(page.locator("#status")).to_contain_text("Try again in 1 s. (server busy: ")
         _intact(playground, "Another one?")
         playground.shot("error-429")
-    deadline = time.monotonic() + 10
-    while httpx.get(f"{keyed.url}/health").json()["active"] and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_idle(keyed)
     page.get_by_role("button", name="Send").click()  # the same message, once the slot is free
     playground.wait_done()
     expect(page.locator("#status")).to_be_empty()
     expect(page.locator("article.user .content")).to_have_text([QUESTION, "Another one?"])
 
 
-def test_an_error_mid_stream_then_a_server_gone(context, tmp_path: Path):
-    # --shutdown-timeout 0: on SIGTERM the running stream is stopped at once, with an error event.
-    server = start_server(["--parallel", "1", "--context-length", "1024", "--shutdown-timeout", "0"],
-                          tmp_path / "server.log")  # fmt: skip
-    try:
-        playground = Playground(context.new_page(), server.url)
-        page = playground.open().page
-        page.get_by_label("Thinking", exact=True).uncheck()
-        playground.set("Max tokens", 8)
-        playground.set("Seed", 1)
-        playground.ask(QUESTION)
-        playground.wait_done()
-        page.get_by_label("Thinking", exact=True).check()
-        playground.set("Max tokens", "")
-        playground.set("Seed", 3)
-        playground.ask(LONG)
-        answer = playground.answers().last
-        expect(answer.locator("summary")).to_have_text("Thinking…", timeout=SLOW)
-        server.process.terminate()
-        expect(answer.locator(".note")).to_contain_text("Interrupted: The server stopped the answer:", timeout=SLOW)
-        expect(answer.locator(".note")).to_contain_text("shutting down")
-        expect(page.locator("#status")).to_contain_text("shutting down")
-        assert answer.locator(".thinking-text").inner_text().strip()  # the partial answer stays
-        server.process.wait(timeout=30)
-        playground.shot("error-mid-stream")
-        playground.ask("Are you there?")
-        expect(page.locator("#status")).to_have_text("Cannot reach the server. Is galen serve still running?")
-        expect(page.locator("article.user .content")).to_have_text([QUESTION, LONG])
-        _intact(playground, "Are you there?")
-        playground.shot("error-server-down")
-    finally:
-        stop_server(server)
+@pytest.fixture
+def doomed(tmp_path: Path):
+    """A server this test stops. --shutdown-timeout 0: on SIGTERM a running stream is stopped at
+    once, with an error event in the stream."""
+    args = ["--parallel", "1", "--context-length", "1024", "--shutdown-timeout", "0"]
+    server = start_server(args, tmp_path / "server.log")
+    yield server
+    stop_server(server)
+
+
+def test_an_error_mid_stream_then_a_server_gone(context, doomed):
+    playground = Playground(context.new_page(), doomed.url)
+    page = playground.open().page
+    page.get_by_label("Thinking", exact=True).uncheck()
+    playground.set("Max tokens", 8)
+    playground.set("Seed", 1)
+    playground.ask(QUESTION)
+    playground.wait_done()
+    page.get_by_label("Thinking", exact=True).check()
+    playground.set("Max tokens", "")
+    playground.set("Seed", 3)
+    playground.ask(LONG)
+    answer = playground.answers().last
+    expect(answer.locator("details.thinking")).to_be_visible(timeout=SLOW)  # reasoning is coming
+    doomed.process.terminate()
+    note = answer.locator(".note")
+    expect(note).to_contain_text("Interrupted: The server stopped the answer:", timeout=SLOW)
+    expect(note).to_contain_text("shutting down")
+    expect(page.locator("#status")).to_contain_text("shutting down")
+    assert answer.locator(".thinking-text").text_content().strip()  # the partial answer stays
+    doomed.process.wait(timeout=30)
+    playground.shot("error-mid-stream")
+    playground.ask("Are you there?")
+    expect(page.locator("#status")).to_have_text("Cannot reach the server. Is galen serve still running?")
+    expect(page.locator("article.user .content")).to_have_text([QUESTION, LONG])
+    _intact(playground, "Are you there?")
+    playground.shot("error-server-down")

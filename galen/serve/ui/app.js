@@ -66,7 +66,7 @@ async function httpError(response) {
   if (status === 401) return new ApiError("The server did not accept the API key.", 401);
   if (status === 429) {
     const wait = response.headers.get("Retry-After");
-    return new ApiError(`The server is busy (${detail}). Try again${wait ? ` in ${wait} s` : " shortly"}.`, 429);
+    return new ApiError(`The server is busy. Try again${wait ? ` in ${wait} s` : " shortly"}. (${detail})`, 429);
   }
   return new ApiError(`The server refused the request (${status}): ${detail}`, status);
 }
