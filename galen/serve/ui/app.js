@@ -93,8 +93,10 @@ async function loadModels() {
     }
     return;
   }
+  const previous = $("model").value; // a reload after a key keeps the user's choices
   $("model").replaceChildren(...page.models.map((m) => el("option", { value: m.id }, m.id)));
-  applyModel();
+  if (page.models.some((m) => m.id === previous)) $("model").value = previous;
+  else applyModel();
   showStatus("");
 }
 
@@ -224,12 +226,12 @@ function renderTurn(turn) {
 
 function updateTurn(turn, streaming) {
   const { parts } = turn.view;
-  parts.content.textContent = turn.content || "";
+  parts.content.textContent = (turn.content || "").trimStart(); // the newlines after </think>
   parts.note.textContent = turn.note || "";
   parts.meta.textContent = turn.meta || "";
   if (turn.role !== "assistant") return;
   parts.thinking.hidden = !turn.reasoning;
-  parts.reasoning.textContent = turn.reasoning || "";
+  parts.reasoning.textContent = (turn.reasoning || "").trimStart();
   parts.summary.textContent = streaming && !turn.content && !turn.toolCalls.length ? "Thinking…" : "Thinking";
   parts.calls.replaceChildren(...(turn.toolCalls || []).map(toolCallView));
   const log = $("log");
