@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/eval_throughput.py
 	$(BIN)/python benchmarks/eval_agreement.py
 	$(BIN)/python benchmarks/vision.py
+	$(BIN)/python benchmarks/synth.py
 
 # Fuzz, load, disconnects, kill -9 of long jobs, keys, tampering: writes docs/RELIABILITY.md.
 # Takes about an hour; run it on a quiet machine (figures depend on it).

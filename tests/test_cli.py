@@ -66,6 +66,7 @@ def test_chat_without_a_server_says_so():
         "eval compare",
         "data build",
         "data distill",
+        "data synth",
         "train sft",
         "train export",
         "lineage",

@@ -15,6 +15,11 @@ manifest.py         processing log, output hashes, verify
 build.py            the pipeline behind `galen data build`
 report.py           `galen data report`
 distill.py          `galen data distill`: chain-of-thought answers kept only when right
+shards.py           resumable teacher jobs (distill, synth): whole shards, plan.json
+guidelines.py       guideline ingest: documents with provenance, chunks for grounding
+generators.py       the synthetic components: prompts/, reply readers, grounding checks
+teachers.py         several teacher URLs as one
+synth.py            `galen data synth`: guideline QA, exam MCQ, vignettes, resumable
 """
 
 from galen.data.align import Alignment, align
@@ -28,6 +33,7 @@ from galen.data.manifest import Verification, verify
 from galen.data.recipe import Recipe, load_recipe, parse_recipe
 from galen.data.record import Generation, Message, Record
 from galen.data.sources import ADAPTERS, get_adapter
+from galen.data.synth import SynthResult, run_synth
 
 __all__ = [
     "ADAPTERS",
@@ -43,6 +49,7 @@ __all__ = [
     "Message",
     "Recipe",
     "Record",
+    "SynthResult",
     "Teacher",
     "Verification",
     "align",
@@ -56,6 +63,7 @@ __all__ = [
     "load_recipe",
     "parse_recipe",
     "run_distill",
+    "run_synth",
     "sft_row",
     "verify",
     "write_exports",

@@ -64,8 +64,13 @@ def read_source(k: int, source: SourceConfig, recipe: Recipe) -> SourceRead:
     """All records of one source; an error names the recipe entry, the file and the row."""
     adapter = get_adapter(source.format)
     field = f"sources[{k}]"
+    where = source.path
+    if source.format == "synth" and where is None:  # the items `galen data synth` made for this recipe
+        where = str(recipe.synth_dir)
+        if not recipe.synth_dir.is_dir():
+            raise BadRequest(f"{field}.path", f"{where} does not exist: run `galen data synth` first")
     try:
-        files = locate(adapter, source.path, source.split, source.subset, recipe.base)
+        files = locate(adapter, where, source.split, source.subset, recipe.base)
     except GalenError as exc:
         raise BadRequest(f"{field}.path", _problem(exc).removeprefix("path: ")) from None
     records, rows, skipped = [], 0, Counter()
@@ -130,8 +135,9 @@ class BuildResult:
     manifest: dict[str, Any]
 
 
-def source_inputs(name: str, read: SourceRead) -> list[FileRef]:
-    """provenance.json's entries for one source's files: path, sha256, licence, revision."""
+def source_inputs(name: str, read: SourceRead, synth: bool = False) -> list[FileRef]:
+    """provenance.json's entries for one source's files: path, sha256, licence, revision; a synth
+    source's also name the `galen data synth` folder they came out of (lineage follows it)."""
     return [
         FileRef(
             role="source",
@@ -139,6 +145,7 @@ def source_inputs(name: str, read: SourceRead) -> list[FileRef]:
             sha256=f.sha256,
             ref=f"{name}@{f.revision}",
             licence=read.licence,
+            folder=str(f.path.resolve().parents[2]) if synth else None,  # <synth>/shards/<generator>/
         )
         for f in read.files
     ]
@@ -163,7 +170,7 @@ def read_all(
             )
         )
         records += read.records
-        inputs += source_inputs(name, read)
+        inputs += source_inputs(name, read, synth=source.format == "synth")
     return records, per_source, entries, inputs
 
 

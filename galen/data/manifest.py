@@ -35,7 +35,8 @@ from galen.provenance import check_provenance, now, stamp
 TOOL = f"galen {__version__}"
 MANIFEST = "manifest.json"
 LOG = "processing_log.jsonl"
-TRACKED = ("records", "export", "decontam", "dedup", "shards")  # folders whose files the manifest lists
+# folders whose files the manifest lists
+TRACKED = ("records", "export", "decontam", "dedup", "shards", "guidelines")
 
 
 def run_id() -> str:

@@ -34,7 +34,8 @@ class SourceConfig(ConfigModel):
     )
     path: str | None = Field(
         None,
-        description='A file or folder, "hub" (pinned revision), "hf://ID@COMMIT", or omitted (the sample).',
+        description='A file or folder, "hub" (pinned revision), "hf://ID@COMMIT", or omitted (the sample; '
+        "for format synth, the recipe's synth output).",
     )
     split: str = Field("train", description="The split to read; a folder or hub snapshot is searched for it.")
     subset: str | None = Field(None, description="Adapter-specific subset (MedExpQA: the language).")
@@ -132,6 +133,52 @@ class DistillConfig(ConfigModel):
     _no_key = model_validator(mode="before")(refuse_keys)
 
 
+class GuidelinesConfig(ConfigModel):
+    path: str | None = Field(
+        None,
+        description='Guideline files or folder (.jsonl, .md, .txt), "hub" (epfl-llm/guidelines, pinned), '
+        '"hf://ID@COMMIT"; omitted: galen\'s original sample.',
+    )
+    licence: str | None = Field(None, description="Overrides the licence the files or the corpus give.")
+    limit: int | None = Field(None, ge=1, description="Read only the first N guidelines.")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="jsonl: our field (id, title, text, url, source, licence) -> yours."
+    )
+    chunk_words: int = Field(300, ge=20, description="Longest chunk in words; one item is made per chunk.")
+    min_chunk_words: int = Field(20, ge=1, description="Shorter chunks are skipped (too little to ground).")
+
+
+class SynthConfig(ConfigModel):
+    output: str | None = Field(None, description="Output folder (default: <recipe output>/synth).")
+    guidelines: GuidelinesConfig = Field(default_factory=GuidelinesConfig)
+    generators: list[Literal["guideline_qa", "mcq", "vignette"]] = Field(
+        default_factory=lambda: ["guideline_qa", "mcq", "vignette"],
+        min_length=1,
+        description="Which components to make; one item per chunk for each.",
+    )
+    prompts: dict[Literal["guideline_qa", "mcq", "vignette", "verify"], str] = Field(
+        default_factory=dict, description="generator -> its prompt file (default: galen/data/prompts/)."
+    )
+    model: str | None = Field(None, description="Teacher model id (default: the first the endpoint lists).")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="Environment variable holding the teachers' key (never the key)."
+    )
+    tries: int = Field(3, ge=1, description="Attempts per item before it is rejected.")
+    max_tokens: int = Field(512, ge=1)
+    temperature: float = Field(0.7, ge=0, le=2)
+    top_p: float = Field(0.95, gt=0, le=1)
+    top_k: int = Field(20, ge=0)
+    seed: int = 0
+    thinking: bool | None = Field(False, description="Ask the teacher to think (None: its default).")
+    verify: bool = Field(False, description="guideline_qa: also ask the teacher if the passage supports it.")
+    min_quote_words: int = Field(6, ge=1, description="guideline_qa: shortest quote that grounds an answer.")
+    concurrency: int = Field(4, ge=1, description="Calls in flight per teacher URL.")
+    shard_size: int = Field(16, ge=1, description="Items per output shard; a finished shard is never redone.")
+    limit: int | None = Field(None, ge=1, description="Use only the first N chunks.")
+
+    _no_key = model_validator(mode="before")(refuse_keys)
+
+
 class Recipe(ConfigModel):
     name: str = Field(min_length=1, pattern=r"^[\w.-]+$")
     output: str | None = Field(
@@ -144,6 +191,7 @@ class Recipe(ConfigModel):
     decontamination: DecontamConfig = Field(default_factory=DecontamConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     distill: DistillConfig = Field(default_factory=DistillConfig)
+    synth: SynthConfig = Field(default_factory=SynthConfig)
     base: Path = Field(Path("."), exclude=True, description="The recipe file's folder.")
 
     @model_validator(mode="after")
@@ -160,6 +208,10 @@ class Recipe(ConfigModel):
     @property
     def output_dir(self) -> Path:
         return self.resolve(self.output) if self.output else Path("data") / self.name
+
+    @property
+    def synth_dir(self) -> Path:
+        return self.resolve(self.synth.output) if self.synth.output else self.output_dir / "synth"
 
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
