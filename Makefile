@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint bench reliability clean
+.PHONY: install browser serve test lint bench reliability clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,10 +26,17 @@ install: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/galen serve --host $(HOST) --port $(PORT)
 
+# Debian's chromium, which the playground's browser tests drive with Playwright (Playwright's own
+# browser download cannot work offline). Installed once; without root, the tests say what to run.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	  || echo "could not install chromium: the browser tests will fail; run 'apt-get install -y chromium' as root"
+
 lint: $(STAMP)
 	$(BIN)/ruff check galen tests benchmarks
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
