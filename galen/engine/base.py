@@ -57,6 +57,7 @@ class Chunk:
     finish_reason: FinishReason | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    stop_sequence: str | None = None  # the stop string that ended the text, where the engine says
 
 
 @dataclass(frozen=True)
