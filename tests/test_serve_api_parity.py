@@ -45,9 +45,8 @@ def _messages(claude, thinking: bool) -> tuple[str | None, str]:
         system=SYSTEM,
         messages=[{"role": "user", "content": ASK}],
         max_tokens=48,
-        temperature=0,
         thinking={"type": "enabled", "budget_tokens": 16} if thinking else {"type": "disabled"},
-        extra_body=SEED,
+        extra_body={**SEED, "temperature": 0},  # recent SDKs take it only here
     )
     reasoning = [b.thinking for b in message.content if b.type == "thinking"]
     text = "".join(b.text for b in message.content if b.type == "text")

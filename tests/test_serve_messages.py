@@ -21,7 +21,8 @@ LAB_TOOL = {
     },
 }
 THINK = {"type": "enabled", "budget_tokens": 12}
-GREEDY = {"temperature": 0, "extra_body": {"seed": 1}}
+# Recent SDKs no longer take temperature as an argument; the API (and galen) still do.
+GREEDY = {"extra_body": {"temperature": 0, "seed": 1}}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,8 @@ def claude(server):
 
 
 def _create(claude, **kwargs):
-    return claude.messages.create(model="smollm2", **{"max_tokens": 40, "messages": ASK, **GREEDY, **kwargs})
+    body = {"model": "smollm2", "max_tokens": 40, "messages": ASK, **GREEDY, **kwargs}
+    return claude.messages.create(**body)
 
 
 def test_thinking_enabled_gives_a_thinking_block_then_text(claude):
@@ -102,14 +104,34 @@ def test_forced_tool_use_then_tool_result(claude, stream):
     assert second.content[0].type == "text" and second.stop_reason in ("end_turn", "max_tokens")
 
 
-def test_stop_sequence_is_reported(claude):
-    plain = _create(claude, thinking={"type": "disabled"})
+def _stopped(claude, **kwargs):
+    """An answer, then the same request stopped at its third word: (full, cut)."""
+    plain = _create(claude, thinking={"type": "disabled"}, **kwargs)
     words = plain.content[0].text.split()
     assert len(words) > 3, plain.content[0].text
-    stop = words[2]
-    cut = _create(claude, thinking={"type": "disabled"}, stop_sequences=["never-there", stop])
+    cut = _create(claude, thinking={"type": "disabled"}, stop_sequences=["never-there", words[2]], **kwargs)
+    assert words[2] not in cut.content[0].text and plain.content[0].text.startswith(cut.content[0].text)
+    return words[2], cut
+
+
+def test_stop_sequences_cut_the_answer(claude):
+    """llama.cpp does not say which stop string ended a generation, so the reason is end_turn."""
+    _, cut = _stopped(claude)
+    assert cut.stop_reason == "end_turn" and cut.stop_sequence is None
+
+
+def test_stop_sequence_is_reported_where_the_engine_says_which(qwen_server):
+    """The transformers engine (tiny-qwen3.6) reports the stop string, as Anthropic does."""
+    claude = anthropic.Anthropic(base_url=qwen_server.url, api_key="EMPTY", max_retries=0, timeout=120)
+    stop, cut = _stopped(claude, model="EpistemeAI/Reasoning-Medical-27B")
     assert cut.stop_reason == "stop_sequence" and cut.stop_sequence == stop
-    assert stop not in cut.content[0].text and plain.content[0].text.startswith(cut.content[0].text)
+
+
+def test_thinking_display_omitted_keeps_only_the_signature(claude):
+    shown = _create(claude, thinking=THINK, max_tokens=16)
+    hidden = _create(claude, thinking={**THINK, "display": "omitted"}, max_tokens=16)
+    assert shown.content[0].thinking and hidden.content[0].thinking == ""
+    assert hidden.content[0].signature == shown.content[0].signature
 
 
 def test_count_tokens_matches_the_rendered_prompt(claude, server):
@@ -146,6 +168,8 @@ def test_count_tokens_matches_the_rendered_prompt(claude, server):
          "tool_choice.name"),
         ({"max_tokens": 8, "messages": ASK, "tool_choice": {"type": "any"}}, "tool_choice"),
         ({"max_tokens": 8, "messages": ASK, "mcp_servers": [{"url": "http://x"}]}, "mcp_servers"),
+        ({"max_tokens": 8, "messages": ASK, "output_config": {"format": {"type": "json_schema"}}},
+         "output_config.format"),
     ],
 )  # fmt: skip
 def test_bad_requests_are_anthropic_400s_naming_the_field(server, body, field):

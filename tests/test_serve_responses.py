@@ -59,11 +59,11 @@ def test_max_output_tokens_makes_it_incomplete(client):
 
 def test_stream_events_in_order_and_equal_to_non_stream(client):
     whole = _create(client, input=ASK)
-    with client.responses.stream(model="smollm2", input=ASK, max_output_tokens=40, **GREEDY) as stream:
-        events = list(stream)
-        final = stream.get_final_response()
+    stream = client.responses.create(model="smollm2", input=ASK, max_output_tokens=40, stream=True, **GREEDY)
+    events = list(stream)
+    final = events[-1].response
     kinds = [e.type for e in events]
-    assert kinds[:2] == ["response.created", "response.in_progress"]
+    assert kinds[:3] == ["response.created", "response.in_progress", "response.output_item.added"]
     assert kinds[-1] == "response.completed" or kinds[-1] == "response.incomplete"
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert "response.reasoning_text.delta" in kinds and "response.output_text.delta" in kinds
@@ -71,7 +71,10 @@ def test_stream_events_in_order_and_equal_to_non_stream(client):
     assert deltas == final.output_text == whole.output_text
     reasoning = "".join(e.delta for e in events if e.type == "response.reasoning_text.delta")
     assert reasoning == whole.output[0].content[0].text
+    done = [e.item.model_dump() for e in events if e.type == "response.output_item.done"]
+    assert done == [item.model_dump() for item in final.output]
     assert [i.type for i in final.output] == [i.type for i in whole.output]
+    assert final.usage.output_tokens == whole.usage.output_tokens
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -98,7 +101,8 @@ def test_forced_function_call_then_its_output_through_previous_response_id(clien
     assert second.previous_response_id == first.id
     assert second.output[0].type == "message" and second.output_text
     # The stored turn is part of the prompt: far more input tokens than the tool output alone.
-    assert second.usage.input_tokens > first.usage.input_tokens
+    alone = _create(client, input=[output], max_output_tokens=1, extra_body={"enable_thinking": False})
+    assert second.usage.input_tokens > alone.usage.input_tokens + 10
 
 
 def test_stored_response_is_retrievable_and_store_false_is_not(client, server):

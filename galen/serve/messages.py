@@ -74,9 +74,15 @@ def _signature(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _content(block: Block) -> dict[str, Any]:
+def _omitted(body: MessagesRequest) -> bool:
+    """`thinking.display: omitted`: thinking blocks come without their text (signature only)."""
+    return bool(body.thinking and body.thinking.display == "omitted")
+
+
+def _content(block: Block, omit_thinking: bool = False) -> dict[str, Any]:
     if block.kind == "reasoning":
-        return {"type": "thinking", "thinking": block.text, "signature": _signature(block.text)}
+        text = "" if omit_thinking else block.text
+        return {"type": "thinking", "thinking": text, "signature": _signature(block.text)}
     if block.kind == "text":
         return {"type": "text", "text": block.text}
     assert block.call is not None
@@ -123,7 +129,7 @@ async def _complete(
 ) -> dict[str, Any]:
     blocks, last = await gather(admission, state, prepared)
     state.metrics.count_tokens(last.prompt_tokens, last.completion_tokens)
-    content = [_content(b) for b in blocks.blocks]
+    content = [_content(b, _omitted(body)) for b in blocks.blocks]
     usage = _usage(last.prompt_tokens, last.completion_tokens)
     return _message(f"msg_{uuid.uuid4().hex}", model, content, usage, _stop(blocks, last))
 
@@ -132,7 +138,7 @@ def _event(kind: str, **payload: Any) -> str:
     return sse_event(kind, {"type": kind, **payload})
 
 
-def _block_events(event: BlockEvent) -> list[str]:
+def _block_events(event: BlockEvent, omit_thinking: bool) -> list[str]:
     block = event.block
     if event.kind == "start":
         if block.kind == "reasoning":
@@ -147,6 +153,8 @@ def _block_events(event: BlockEvent) -> list[str]:
             out.append(_event("content_block_delta", index=block.index, delta=delta))
         return out
     if event.kind == "delta":
+        if block.kind == "reasoning" and omit_thinking:
+            return []
         if block.kind == "reasoning":
             delta = {"type": "thinking_delta", "thinking": event.text}
         else:
@@ -160,8 +168,9 @@ def _block_events(event: BlockEvent) -> list[str]:
 
 
 async def _stream(
-    state: ServerState, admission: Admission, prepared: Prepared, model: str
+    state: ServerState, admission: Admission, prepared: Prepared, body: MessagesRequest, model: str
 ) -> AsyncIterator[str]:
+    omit = _omitted(body)
     blocks = BlockAssembler(prepared.request.parallel_tool_calls)
     last: ChatEvent | None = None
     async with events(admission, state, prepared, stream=True) as chat_events:
@@ -172,10 +181,10 @@ async def _stream(
                 yield _event("message_start", message=start)
             last = event
             for block_event in blocks.feed(event.delta):
-                for sse in _block_events(block_event):
+                for sse in _block_events(block_event, omit):
                     yield sse
     for block_event in blocks.finish():
-        for sse in _block_events(block_event):
+        for sse in _block_events(block_event, omit):
             yield sse
     assert last is not None, "a chat stream always ends with an event"
     state.metrics.count_tokens(last.prompt_tokens, last.completion_tokens)
@@ -201,7 +210,7 @@ async def create_message(body: MessagesRequest, request: Request) -> Any:
         prepared = await prepare(admission, state, chat)
         if body.stream:
             owned = admission.transfer()
-            return await start_stream(owned, _stream(state, owned, prepared, model), _error_events)
+            return await start_stream(owned, _stream(state, owned, prepared, body, model), _error_events)
         return await complete_or_cancel(request, _complete(state, admission, prepared, body, model))
 
 

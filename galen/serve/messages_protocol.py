@@ -58,10 +58,27 @@ class ToolChoice(BaseModel):
 class Thinking(BaseModel):
     """`enabled` turns galen's thinking on, with `budget_tokens` as its thinking budget (Anthropic
     asks for at least 1,024; galen takes any budget, as small models need small ones);
-    `disabled` turns it off; `adaptive` turns it on without a budget."""
+    `disabled` turns it off; `adaptive` and `between_tools` turn it on without a budget.
+    `display: omitted` sends thinking blocks without their text."""
 
-    type: Literal["enabled", "disabled", "adaptive"]
+    type: Literal["enabled", "disabled", "adaptive", "between_tools"]
     budget_tokens: int | None = Field(default=None, ge=0)
+    display: Literal["summarized", "omitted"] | None = None
+
+
+class OutputConfig(BaseModel):
+    """`effort` is accepted and ignored (galen's control is the thinking budget); `format`
+    (structured output) is refused until galen enforces it."""
+
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
+    format: dict[str, Any] | None = None
+
+    @field_validator("format")
+    @classmethod
+    def _no_format(cls, value: dict[str, Any] | None) -> None:
+        if value is not None:
+            raise ValueError("structured output is not enforced yet")
+        return None
 
 
 class InputMessage(BaseModel):
@@ -78,6 +95,7 @@ class CountTokensRequest(GalenFields):
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
     thinking: Thinking | None = None
+    output_config: OutputConfig | None = None
 
 
 class MessagesRequest(CountTokensRequest):

@@ -169,8 +169,8 @@ class _Response:
         """The final response object; stored (unless `store: false`) for a later turn."""
         status = "incomplete" if last.finish_reason == "length" else "completed"
         output = [self.item(b) for b in blocks.blocks]
-        if status == "incomplete" and output:
-            output[-1]["status"] = "incomplete"
+        if status == "incomplete" and output and output[-1]["type"] != "function_call":
+            output[-1]["status"] = "incomplete"  # the text the limit cut (a parsed call is whole)
         usage = {
             "input_tokens": last.prompt_tokens,
             "input_tokens_details": {"cached_tokens": 0},
@@ -212,6 +212,7 @@ class _Events:
     def __init__(self, out: _Response) -> None:
         self.out = out
         self.sequence = 0
+        self.closing_status = "completed"  # "incomplete" for the block that max_output_tokens cut
 
     def emit(self, kind: str, **payload: Any) -> str:
         event = {"type": kind, "sequence_number": self.sequence, **payload}
@@ -242,19 +243,25 @@ class _Events:
         return self._done(block, where)
 
     def _done(self, block: Block, where: dict[str, Any]) -> list[str]:
-        item = [self.emit("response.output_item.done", output_index=block.index, item=self.out.item(block))]
+        """The block's closing events, the item's own last (events are numbered as emitted)."""
         if block.kind == "tool_call":
             arguments = block.call.arguments if block.call else ""
-            return [self.emit("response.function_call_arguments.done", **where, arguments=arguments), *item]
-        if block.kind == "reasoning":
-            done = self.emit("response.reasoning_text.done", **where, content_index=0, text=block.text)
+            out = [self.emit("response.function_call_arguments.done", **where, arguments=arguments)]
+        elif block.kind == "reasoning":
             part = {"type": "reasoning_text", "text": block.text}
+            out = [
+                self.emit("response.reasoning_text.done", **where, content_index=0, text=block.text),
+                self.emit("response.content_part.done", **where, content_index=0, part=part),
+            ]
         else:
-            done = self.emit(
-                "response.output_text.done", **where, content_index=0, text=block.text, logprobs=[]
-            )
-            part = _text_part(block.text)
-        return [done, self.emit("response.content_part.done", **where, content_index=0, part=part), *item]
+            text, part = block.text, _text_part(block.text)
+            out = [
+                self.emit("response.output_text.done", **where, content_index=0, text=text, logprobs=[]),
+                self.emit("response.content_part.done", **where, content_index=0, part=part),
+            ]
+        status = self.closing_status if block.kind != "tool_call" else "completed"
+        item = self.out.item(block, status)
+        return [*out, self.emit("response.output_item.done", output_index=block.index, item=item)]
 
     def failed(self, exc: BaseException) -> list[str]:
         """An error after the stream started: `response.failed` with the error, then the end."""
@@ -285,10 +292,11 @@ async def _stream(
             for block_event in blocks.feed(event.delta):
                 for sse in writer.block(block_event):
                     yield sse
+    assert last is not None, "a chat stream always ends with an event"
+    writer.closing_status = "incomplete" if last.finish_reason == "length" else "completed"
     for block_event in blocks.finish():
         for sse in writer.block(block_event):
             yield sse
-    assert last is not None, "a chat stream always ends with an event"
     final = out.finish(blocks, last, conversation)
     kind = "response.completed" if final["status"] == "completed" else "response.incomplete"
     yield writer.emit(kind, response=final)
