@@ -3,8 +3,11 @@ real `galen serve` (the session's embedded SmolLM2, which thinks by default)."""
 
 from __future__ import annotations
 
+import json
+
 import anthropic
 import httpx
+import jsonschema
 import pytest
 
 ASK = [{"role": "user", "content": "Define oliguria."}]
@@ -169,7 +172,10 @@ def test_count_tokens_matches_the_rendered_prompt(claude, server):
         ({"max_tokens": 8, "messages": ASK, "tool_choice": {"type": "any"}}, "tool_choice"),
         ({"max_tokens": 8, "messages": ASK, "mcp_servers": [{"url": "http://x"}]}, "mcp_servers"),
         ({"max_tokens": 8, "messages": ASK, "output_config": {"format": {"type": "json_schema"}}},
-         "output_config.format"),
+         "output_config.format.schema"),
+        ({"max_tokens": 8, "messages": ASK,
+          "output_config": {"format": {"type": "json_schema", "schema": {"type": 5}}}},
+         "output_config.format.schema"),
     ],
 )  # fmt: skip
 def test_bad_requests_are_anthropic_400s_naming_the_field(server, body, field):
@@ -189,3 +195,12 @@ def test_sdk_raises_its_own_errors(claude, server):
         claude.messages.create(model="claude-opus-9", max_tokens=8, messages=ASK)
     bad_json = httpx.post(f"{server.url}/v1/messages", content=b"{nope", timeout=30)
     assert bad_json.status_code == 400 and bad_json.json()["type"] == "error"
+
+
+def test_output_config_format_constrains_the_answer(claude):
+    schema = {"type": "object", "properties": {"answer": {"type": "string", "enum": ["A", "B", "C", "D"]}},
+              "required": ["answer"], "additionalProperties": False}  # fmt: skip
+    question = [{"role": "user", "content": "Which vitamin deficiency causes scurvy? A) A B) B12 C) C D) D"}]
+    message = _create(claude, messages=question, max_tokens=48, thinking={"type": "disabled"},
+                      output_config={"format": {"type": "json_schema", "schema": schema}})  # fmt: skip
+    jsonschema.validate(json.loads(message.content[0].text), schema)

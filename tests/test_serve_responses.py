@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import jsonschema
 import openai
 import pytest
 
@@ -142,8 +143,10 @@ def test_history_items_reach_the_prompt(client):
         ({"input": "x", "tools": [{"type": "function", "name": "bad name"}]}, "tools[0].name"),
         ({"input": "x", "tool_choice": {"type": "function", "name": "nope"}, "tools": [LAB_TOOL]},
          "tool_choice.name"),
-        ({"input": "x", "text": {"format": {"type": "json_schema", "name": "a", "schema": {}}}},
-         "text.format.type"),
+        ({"input": "x", "text": {"format": {"type": "json_schema", "name": "a"}}}, "text.format"),
+        ({"input": "x", "text": {"format": {"type": "json_schema", "name": "a", "schema": {"type": "nope"}}}},
+         "text.format.schema"),
+        ({"input": "x", "text": {"format": {"type": "xml"}}}, "text.format.type"),
         ({"input": "x", "reasoning": {"effort": "extreme"}}, "reasoning.effort"),
         ({"input": "x", "max_output_tokens": 0}, "max_output_tokens"),
         ({"input": "x", "temperature": 3}, "temperature"),
@@ -164,3 +167,30 @@ def test_bad_requests_are_400s_naming_the_field(server, body, param):
         "invalid_request_error",
         "not_found_error",
     )
+
+
+MCQ = {
+    "type": "object",
+    "properties": {
+        "answer": {"type": "string", "enum": ["A", "B", "C", "D"]},
+        "confidence": {"type": "number"},
+    },
+    "required": ["answer", "confidence"],
+    "additionalProperties": False,
+}
+QUESTION = "Which vitamin deficiency causes scurvy? A) A B) B12 C) C D) D"
+
+
+@pytest.mark.parametrize(("seed", "stream"), [(0, False), (1, False), (2, True)])
+def test_text_format_json_schema_constrains_the_answer(client, seed, stream):
+    """text.format maps onto the same constraint as chat completions' response_format."""
+    fmt = {"type": "json_schema", "name": "mcq", "schema": MCQ, "strict": True}
+    ask = {"model": "smollm2", "input": QUESTION, "max_output_tokens": 64, "temperature": 0.8,
+           "text": {"format": fmt}, "extra_body": {"seed": seed, "thinking_budget": 8}}  # fmt: skip
+    if stream:
+        response = list(client.responses.create(stream=True, **ask))[-1].response
+    else:
+        response = client.responses.create(**ask)
+    assert response.text.format.type == "json_schema" and response.text.format.name == "mcq"
+    assert response.output[0].type == "reasoning"  # the constraint starts after the thinking
+    jsonschema.validate(json.loads(response.output_text), MCQ)

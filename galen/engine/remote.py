@@ -172,7 +172,7 @@ class RemoteEngine(Engine):
             finish if finish in ("stop", "length") else "stop",
             usage.prompt_tokens if usage else None,
             usage.completion_tokens if usage else None,
-            stop_sequence,
+            stop_sequence=stop_sequence,
         )
 
     def close(self) -> None:

@@ -64,6 +64,8 @@ def _turn(state: ServerState, body: CountTokensRequest) -> Turn:
         enable_thinking=None if thinking is None else thinking.type != "disabled",
         thinking_budget=thinking.budget_tokens if thinking and thinking.type == "enabled" else None,
     )
+    if body.output_config is not None:
+        turn.output_format = body.output_config.output_format()
     if isinstance(body, MessagesRequest):
         turn.temperature, turn.top_p = body.temperature, body.top_p
         turn.max_tokens, turn.stop = body.max_tokens, body.stop_sequences

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from galen.chat.output_format import OutputFormat
 from galen.serve.turn import GalenFields
 
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
@@ -66,19 +67,24 @@ class Thinking(BaseModel):
     display: Literal["summarized", "omitted"] | None = None
 
 
+class JsonOutputFormat(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    type: Literal["json_schema"]
+    schema_: dict[str, Any] = Field(alias="schema")
+
+
 class OutputConfig(BaseModel):
     """`effort` is accepted and ignored (galen's control is the thinking budget); `format`
-    (structured output) is refused until galen enforces it."""
+    constrains the answer to a JSON schema, as `response_format` does on chat completions."""
 
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
-    format: dict[str, Any] | None = None
+    format: JsonOutputFormat | None = None
 
-    @field_validator("format")
-    @classmethod
-    def _no_format(cls, value: dict[str, Any] | None) -> None:
-        if value is not None:
-            raise ValueError("structured output is not enforced yet")
-        return None
+    def output_format(self) -> OutputFormat | None:
+        if self.format is None:
+            return None
+        return OutputFormat.json_schema(self.format.schema_, "output_config.format.schema")
 
 
 class InputMessage(BaseModel):

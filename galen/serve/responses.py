@@ -91,6 +91,7 @@ def _chat_request(
         temperature=body.temperature,
         top_p=body.top_p,
         max_tokens=body.max_output_tokens,
+        output_format=body.text.format.output_format() if body.text and body.text.format else None,
     )
     return chat_request(state, turn, body)
 
@@ -153,7 +154,9 @@ class _Response:
             "reasoning": {"effort": body.reasoning.effort if body.reasoning else None, "summary": None},
             "store": body.store,
             "temperature": sampling.temperature,
-            "text": {"format": {"type": "text"}},
+            "text": {
+                "format": body.text.format.echo() if body.text and body.text.format else {"type": "text"}
+            },
             "tool_choice": body.tool_choice.model_dump()
             if isinstance(body.tool_choice, NamedFunction)
             else body.tool_choice or "auto",
@@ -183,6 +186,10 @@ class _Response:
         if self.body.store:
             self.state.responses.put(self.id, [*conversation, _assistant_message(blocks)], response)
         return response
+
+
+def _format_echo(body: ResponsesRequest) -> dict[str, Any]:
+    return body.text.format.echo() if body.text and body.text.format else {"type": "text"}
 
 
 def _text_part(text: str) -> dict[str, Any]:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from galen.chat.output_format import OutputFormat
 from galen.serve.turn import GalenFields
 
 NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
@@ -61,16 +62,33 @@ class Reasoning(BaseModel):
 
 
 class TextFormat(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """`text.format`: Responses' flat form of chat completions' `response_format` (the schema
+    sits beside `name`, not inside a `json_schema` object)."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     type: Literal["text", "json_object", "json_schema"] = "text"
+    name: str | None = Field(default=None, min_length=1, max_length=64, pattern=NAME_PATTERN)
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    description: str | None = None
+    strict: bool | None = None
 
-    @field_validator("type")
-    @classmethod
-    def _text_only(cls, value: str) -> str:
-        if value != "text":
-            raise ValueError("only {'type': 'text'} is supported; structured output is not enforced yet")
-        return value
+    @model_validator(mode="after")
+    def _schema_with_its_type(self) -> TextFormat:
+        if self.type == "json_schema" and self.schema_ is None:
+            raise ValueError("type 'json_schema' needs a `schema` (and a `name`)")
+        return self
+
+    def output_format(self) -> OutputFormat | None:
+        """The constraint on the answer (a 400 naming `text.format.schema` for a bad schema)."""
+        if self.type == "json_object":
+            return OutputFormat.json_object("text.format")
+        if self.type == "json_schema":
+            return OutputFormat.json_schema(self.schema_, "text.format.schema", self.name, self.strict)
+        return None
+
+    def echo(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
 
 
 class TextConfig(BaseModel):

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from galen.chat.output_format import OutputFormat
 from galen.chat.parser import Delta
 from galen.engine.chat import ChatEvent, ChatRequest, Prepared
 from galen.serve.blocks import BlockAssembler
@@ -56,6 +57,7 @@ class Turn:
     top_p: float | None = None
     max_tokens: int | None = None
     stop: list[str] | None = None
+    output_format: OutputFormat | None = None  # a JSON constraint on the answer
 
 
 def chat_request(state: ServerState, turn: Turn, extra: GalenFields) -> ChatRequest:
@@ -75,6 +77,7 @@ def chat_request(state: ServerState, turn: Turn, extra: GalenFields) -> ChatRequ
         preserve_thinking=extra.preserve_thinking if extra.preserve_thinking is not None else preserve,
         template_kwargs=kwargs,
         thinking_budget=turn.thinking_budget if turn.thinking_budget is not None else extra.thinking_budget,
+        output_format=turn.output_format,
     )
     fields = SamplingFields(
         temperature=turn.temperature,
