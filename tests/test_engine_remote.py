@@ -189,3 +189,12 @@ def test_remote_engine_refuses_logprobs_naming_the_field(remote):
     with pytest.raises(BadRequest) as info:
         chat.prepare(ChatRequest(messages=[{"role": "user", "content": "hi"}], logprobs=0))
     assert info.value.param == "logprobs"
+
+
+def test_the_stop_string_vllm_names_reaches_the_chunk(upstream, flaky):
+    """vLLM's `stop_reason` says which stop string ended a choice (Anthropic's stop_sequence)."""
+    upstream.mode("stop_string")
+    last = flaky.generate(GenerationRequest("hi", SamplingParams(stop=("</answer>",))))
+    assert last.finish_reason == "stop" and last.stop_sequence == "</answer>"
+    upstream.mode("ok")
+    assert flaky.generate(GenerationRequest("hi")).stop_sequence is None
