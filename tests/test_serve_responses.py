@@ -55,7 +55,12 @@ def test_max_output_tokens_makes_it_incomplete(client):
     response = _create(client, input=ASK, max_output_tokens=3, extra_body={"enable_thinking": False})
     assert response.status == "incomplete"
     assert response.incomplete_details.reason == "max_output_tokens"
-    assert response.usage.output_tokens == 3
+    assert response.usage.output_tokens == 3 and response.output[-1].status == "incomplete"
+    # Streamed, it ends with response.completed (as vLLM and llama.cpp), so the SDK's helper works.
+    ask = {"input": ASK, "max_output_tokens": 3, "extra_body": {"enable_thinking": False}}
+    with client.responses.stream(model="smollm2", **ask) as stream:
+        final = stream.get_final_response()
+    assert final.status == "incomplete" and final.output_text == response.output_text
 
 
 def test_stream_events_in_order_and_equal_to_non_stream(client):
@@ -65,7 +70,7 @@ def test_stream_events_in_order_and_equal_to_non_stream(client):
     final = events[-1].response
     kinds = [e.type for e in events]
     assert kinds[:3] == ["response.created", "response.in_progress", "response.output_item.added"]
-    assert kinds[-1] == "response.completed" or kinds[-1] == "response.incomplete"
+    assert kinds[-1] == "response.completed" and kinds.count("response.completed") == 1
     assert [e.sequence_number for e in events] == list(range(len(events)))
     assert "response.reasoning_text.delta" in kinds and "response.output_text.delta" in kinds
     deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")

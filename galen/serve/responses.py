@@ -8,7 +8,8 @@ content), a `message` with the answer, and a `function_call` item per tool call,
 same block assembler as the Messages API (`blocks.py`). Streamed, the items are sent as OpenAI's
 typed events, each with a `sequence_number`: `response.created`, `response.in_progress`, per
 item `response.output_item.added`, its content part and text deltas, `...done` events, then
-`response.completed` (or `response.incomplete` when `max_output_tokens` cut it short).
+`response.completed` with the whole response (its `status` is `incomplete` when
+`max_output_tokens` cut it short).
 """
 
 from __future__ import annotations
@@ -304,9 +305,10 @@ async def _stream(
     for block_event in blocks.finish():
         for sse in writer.block(block_event):
             yield sse
-    final = out.finish(blocks, last, conversation)
-    kind = "response.completed" if final["status"] == "completed" else "response.incomplete"
-    yield writer.emit(kind, response=final)
+    # Always `response.completed`, its status saying `incomplete` when cut off, as vLLM and
+    # llama.cpp send it (OpenAI sends `response.incomplete`, which the SDK's stream helper cannot
+    # finish on).
+    yield writer.emit("response.completed", response=out.finish(blocks, last, conversation))
 
 
 @router.post("/v1/responses")
