@@ -61,3 +61,8 @@ def test_three_apis_give_the_same_answer_and_reasoning(client, server, thinking)
     assert (chat[0] is not None) == thinking
     assert _responses(client, thinking) == chat
     assert _messages(claude, thinking) == chat
+
+
+def test_models_list_the_three_apis(client):
+    capabilities = client.models.list().data[0].model_extra["capabilities"]
+    assert {"chat.completions", "responses", "messages"} <= set(capabilities["apis"])
