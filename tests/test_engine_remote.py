@@ -157,6 +157,20 @@ def test_galen_serve_over_a_failing_remote_ends_the_stream_with_an_error_event(u
             pass
     plain = httpx.post(f"{served.base_url}/chat/completions", json={**body, "stream": False}, timeout=30)
     assert plain.status_code == 500 and "CUDA out of memory" in plain.json()["error"]["message"]
+    # The Responses and Messages APIs end a broken stream in their own shapes.
+    asked = {"model": "fake", "input": "Hi", "max_output_tokens": 6, "stream": True, "enable_thinking": False}
+    with httpx.stream("POST", f"{served.base_url}/responses", json=asked, timeout=30) as response:
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[0]["type"] == "response.created" and events[-1]["type"] == "response.failed"
+    assert "CUDA out of memory" in events[-1]["response"]["error"]["message"]
+    off = {"type": "disabled"}
+    asked = {"model": "fake", "max_tokens": 6, "stream": True, "messages": messages, "thinking": off}
+    with httpx.stream("POST", f"{served.url}/v1/messages", json=asked, timeout=30) as response:
+        lines = [line for line in response.iter_lines() if line]
+    assert lines[0] == "event: message_start" and lines[-2] == "event: error"
+    error = json.loads(lines[-1][6:])
+    assert error["type"] == "error" and error["error"]["type"] == "api_error"
+    assert "CUDA out of memory" in error["error"]["message"]
     upstream.mode("ok")
 
 
