@@ -123,3 +123,23 @@ def test_x_api_key_is_accepted_and_anthropic_paths_get_anthropic_401s(tight_serv
         anthropic.Anthropic(base_url=url, api_key="nope", max_retries=0).messages.count_tokens(
             model="smollm2", messages=messages
         )
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/responses", {"input": "Write a long essay about the kidney.", "max_output_tokens": 900}),
+        ("/v1/messages", {"messages": LONG["messages"], "max_tokens": 900}),
+    ],
+)
+def test_client_disconnect_cancels_responses_and_messages_streams(server, path, body):
+    body = {**body, "stream": True, "model": "smollm2", "enable_thinking": False}
+    with httpx.stream("POST", f"{server.url}{path}", json=body, timeout=60) as response:
+        assert response.status_code == 200
+        for i, _line in enumerate(response.iter_lines()):
+            if i > 8:
+                break
+    deadline = time.monotonic() + 10
+    while _active(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _active(server) == 0
