@@ -33,8 +33,8 @@ class Script:
     keys: list[str] = field(default_factory=list)
 
 
-def _chunk(text: str, finish: str | None = None) -> str:
-    choice = {"index": 0, "text": text, "finish_reason": finish, "logprobs": None}
+def _chunk(text: str, finish: str | None = None, stop_reason: str | None = None) -> str:
+    choice = {"index": 0, "text": text, "finish_reason": finish, "logprobs": None, "stop_reason": stop_reason}
     body = {"id": "c", "object": "text_completion", "created": 0, "model": "fake", "choices": [choice]}
     return f"data: {json.dumps(body)}\n\n"
 
@@ -47,7 +47,10 @@ def _events(mode: str) -> Iterator[str]:
         return
     if mode == "cut":
         return
-    yield _chunk("", "length")
+    if mode == "stop_string":  # vLLM names the stop string that ended the text
+        yield _chunk("", "stop", stop_reason="</answer>")
+    else:
+        yield _chunk("", "length")
     usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
     yield f"data: {json.dumps({'id': 'c', 'object': 'text_completion', 'choices': [], 'usage': usage})}\n\n"
     yield "data: [DONE]\n\n"

@@ -157,6 +157,20 @@ def test_galen_serve_over_a_failing_remote_ends_the_stream_with_an_error_event(u
             pass
     plain = httpx.post(f"{served.base_url}/chat/completions", json={**body, "stream": False}, timeout=30)
     assert plain.status_code == 500 and "CUDA out of memory" in plain.json()["error"]["message"]
+    # The Responses and Messages APIs end a broken stream in their own shapes.
+    asked = {"model": "fake", "input": "Hi", "max_output_tokens": 6, "stream": True, "enable_thinking": False}
+    with httpx.stream("POST", f"{served.base_url}/responses", json=asked, timeout=30) as response:
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[0]["type"] == "response.created" and events[-1]["type"] == "response.failed"
+    assert "CUDA out of memory" in events[-1]["response"]["error"]["message"]
+    off = {"type": "disabled"}
+    asked = {"model": "fake", "max_tokens": 6, "stream": True, "messages": messages, "thinking": off}
+    with httpx.stream("POST", f"{served.url}/v1/messages", json=asked, timeout=30) as response:
+        lines = [line for line in response.iter_lines() if line]
+    assert lines[0] == "event: message_start" and lines[-2] == "event: error"
+    error = json.loads(lines[-1][6:])
+    assert error["type"] == "error" and error["error"]["type"] == "api_error"
+    assert "CUDA out of memory" in error["error"]["message"]
     upstream.mode("ok")
 
 
@@ -189,3 +203,12 @@ def test_remote_engine_refuses_logprobs_naming_the_field(remote):
     with pytest.raises(BadRequest) as info:
         chat.prepare(ChatRequest(messages=[{"role": "user", "content": "hi"}], logprobs=0))
     assert info.value.param == "logprobs"
+
+
+def test_the_stop_string_vllm_names_reaches_the_chunk(upstream, flaky):
+    """vLLM's `stop_reason` says which stop string ended a choice (Anthropic's stop_sequence)."""
+    upstream.mode("stop_string")
+    last = flaky.generate(GenerationRequest("hi", SamplingParams(stop=("</answer>",))))
+    assert last.finish_reason == "stop" and last.stop_sequence == "</answer>"
+    upstream.mode("ok")
+    assert flaky.generate(GenerationRequest("hi")).stop_sequence is None

@@ -103,3 +103,43 @@ def test_logs_hold_no_prompt_text_unless_asked(server, server_factory, client):
         model="smollm2", messages=[{"role": "user", "content": marker}], max_tokens=2
     )
     assert marker in logged.log_text()
+
+
+def test_x_api_key_is_accepted_and_anthropic_paths_get_anthropic_401s(tight_server):
+    import anthropic
+
+    url = tight_server.url
+    assert httpx.get(f"{url}/v1/models", headers={"x-api-key": "sekret"}).status_code == 200
+    refused = httpx.post(f"{url}/v1/messages/count_tokens", headers={"x-api-key": "nope"}, json={})
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "type": "error",
+        "error": {"type": "authentication_error", "message": "missing or wrong API key"},
+    }
+    claude = anthropic.Anthropic(base_url=url, api_key="sekret", max_retries=0, timeout=60)
+    messages = [{"role": "user", "content": "hi"}]
+    assert claude.messages.count_tokens(model="smollm2", messages=messages).input_tokens > 0
+    with pytest.raises(anthropic.AuthenticationError):
+        anthropic.Anthropic(base_url=url, api_key="nope", max_retries=0).messages.count_tokens(
+            model="smollm2", messages=messages
+        )
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/responses", {"input": "Write a long essay about the kidney.", "max_output_tokens": 900}),
+        ("/v1/messages", {"messages": LONG["messages"], "max_tokens": 900}),
+    ],
+)
+def test_client_disconnect_cancels_responses_and_messages_streams(server, path, body):
+    body = {**body, "stream": True, "model": "smollm2", "enable_thinking": False}
+    with httpx.stream("POST", f"{server.url}{path}", json=body, timeout=60) as response:
+        assert response.status_code == 200
+        for i, _line in enumerate(response.iter_lines()):
+            if i > 8:
+                break
+    deadline = time.monotonic() + 10
+    while _active(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _active(server) == 0

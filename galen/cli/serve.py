@@ -67,6 +67,9 @@ def serve(
     max_choices: Annotated[
         int, typer.Option(min=1, help="Most choices (prompts x n) in one request; more is a 400.")
     ] = 64,
+    max_stored_responses: Annotated[
+        int, typer.Option(min=0, help="Responses kept for previous_response_id (0: none).")
+    ] = 1024,
     max_body_bytes: Annotated[
         int, typer.Option(min=1024, help="Largest request body; more is a 413, sent before reading it.")
     ] = 32 * 2**20,
@@ -140,6 +143,7 @@ def serve(
         max_queue=max_queue,
         max_choices=max_choices,
         max_body_bytes=max_body_bytes,
+        max_stored_responses=max_stored_responses,
         shutdown_timeout=shutdown_timeout,
         aliases=aliases,
         log_content=log_content,

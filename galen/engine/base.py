@@ -76,6 +76,7 @@ class Chunk:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     logprobs: list[TokenLogprob] = field(default_factory=list)
+    stop_sequence: str | None = None  # the stop string that ended the text, where the engine says
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,8 @@ class Engine(ABC):
             parts.append(chunk.text)
             logprobs += chunk.logprobs
             last = chunk
-        return Chunk("".join(parts), last.finish_reason, last.prompt_tokens, last.completion_tokens, logprobs)
+        text, usage = "".join(parts), (last.prompt_tokens, last.completion_tokens)
+        return Chunk(text, last.finish_reason, *usage, logprobs, stop_sequence=last.stop_sequence)
 
     def close(self) -> None:  # noqa: B027 - engines without resources need not override it
         """Free the model; the engine is unusable afterwards."""

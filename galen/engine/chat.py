@@ -84,6 +84,7 @@ class ChatEvent:
     output: ParsedOutput | None = None  # the whole parsed output, on the last event only
     reasoning_tokens: int = 0  # on the last event
     logprobs: list[TokenLogprob] = field(default_factory=list)  # tokens generated since the last event
+    stop_sequence: str | None = None  # on the last event: the request's stop string that ended it
 
 
 @dataclass
@@ -238,6 +239,7 @@ class _Run:
         self.used = 0
         self.prompt_tokens = prompt.tokens  # an engine that expands media itself may report more
         self.finish: FinishReason = "stop"
+        self.stop_sequence: str | None = None
         self.forced = (
             forced_call(request.tool_choice, prompt.tools, profile.tool_format) if prompt.tools else None
         )
@@ -311,6 +313,9 @@ class _Run:
                 self.generated += chunk.text
                 if chunk.finish_reason:
                     self.finish = chunk.finish_reason
+                    # Only the request's own stops count: galen's (a call's closing tag) are not the user's.
+                    user_stop = chunk.stop_sequence in self.request.sampling.stop
+                    self.stop_sequence = chunk.stop_sequence if user_stop else None
                     if self.prompt.media and not start and chunk.prompt_tokens:
                         self.prompt_tokens = chunk.prompt_tokens
                     self.used += chunk.completion_tokens or self.chat.engine.count_tokens(
@@ -339,4 +344,6 @@ class _Run:
         delta = self.parser.finish()
         output = self.parser.result()
         thought = self.chat.engine.count_tokens(output.reasoning) if output.reasoning else 0
-        yield ChatEvent(delta, self.finish, self.prompt_tokens, self.used, output, thought)
+        last = ChatEvent(delta, self.finish, self.prompt_tokens, self.used, output, thought)
+        last.stop_sequence = self.stop_sequence
+        yield last

@@ -151,13 +151,14 @@ class RemoteEngine(Engine):
         except openai.APIError as exc:
             raise EngineError(f"cannot reach the remote engine: {exc.message}") from exc
         # Usage arrives in its own chunk after the finish reason: hold the finish back until then.
-        finish, usage = None, None
+        finish, usage, stop_sequence = None, None, None
         with stream:  # leaving early closes the connection, which cancels the remote generation
             try:
                 for chunk in stream:
                     usage = chunk.usage or usage
                     for choice in chunk.choices:
                         finish = choice.finish_reason or finish
+                        stop_sequence = _stop_string(choice) or stop_sequence
                         if text := _text(choice):
                             yield Chunk(text)
             except openai.APIError as exc:  # an error event in the stream
@@ -171,7 +172,15 @@ class RemoteEngine(Engine):
             finish if finish in ("stop", "length") else "stop",
             usage.prompt_tokens if usage else None,
             usage.completion_tokens if usage else None,
+            stop_sequence=stop_sequence,
         )
 
     def close(self) -> None:
         self._client.close()
+
+
+def _stop_string(choice: Any) -> str | None:
+    """The stop string that ended a choice: vLLM's `stop_reason` (a token id when a stop token
+    ended it, None for EOS); servers without it say nothing."""
+    reason = (getattr(choice, "model_extra", None) or {}).get("stop_reason")
+    return reason if isinstance(reason, str) else None

@@ -295,7 +295,7 @@ class TransformersEngine(Engine):
             tail = text.finish()
             if text.stopped:  # the last characters may have completed a stop string
                 finish = "stop"
-            yield Chunk(tail, finish, len(prompt), produced, logprobs)
+            yield Chunk(tail, finish, len(prompt), produced, logprobs, stop_sequence=text.hit)
 
     # -- scoring --------------------------------------------------------------------------------
 
@@ -400,6 +400,7 @@ class _TextStream:
         self.read = len(self.ids)
         self.pending = ""  # decoded text not yet released
         self.stopped = False
+        self.hit: str | None = None  # the stop string found
         self._stop_text = ""
 
     def _new_text(self, final: bool) -> str:
@@ -417,10 +418,11 @@ class _TextStream:
 
     def _release(self, new: str, final: bool) -> tuple[str, bool]:
         self.pending += new
-        hits = [i for i in (self.pending.find(s) for s in self.stop) if i >= 0]
+        hits = [(i, s) for s in self.stop if (i := self.pending.find(s)) >= 0]
         if hits:
             self.stopped = True
-            self._stop_text = self.pending[: min(hits)]
+            at, self.hit = min(hits)
+            self._stop_text = self.pending[:at]
             self.pending = ""
             return "", True
         hold = 0 if final else self._partial_stop_len()

@@ -13,22 +13,42 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from galen import RESEARCH_NOTICE, __version__
-from galen.serve import chat_completions, completions, models, playground
+from galen.serve import chat_completions, completions, messages, models, playground, responses
 from galen.serve.body_limit import BodyLimit
-from galen.serve.errors import error_body, install_error_handlers
+from galen.serve.errors import error_for, install_error_handlers
 from galen.serve.state import ServerState
 
 log = logging.getLogger("galen.serve")
 OPEN_PATHS = ("/health",)
 # Metrics label known routes only, so random URLs cannot grow the label set without bound.
-ROUTES = ("/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics", "/tokenize", "/")
+ROUTES = (
+    "/v1/chat/completions",
+    "/v1/completions",
+    "/v1/responses",
+    "/v1/messages",
+    "/v1/messages/count_tokens",
+    "/v1/models",
+    "/health",
+    "/metrics",
+    "/tokenize",
+    "/",
+)
 
 
-def _bearer(scope: Scope) -> str:
+def _sent_keys(scope: Scope) -> list[bytes]:
+    """The keys a client sent: `Authorization: Bearer KEY` (OpenAI's SDK) and `x-api-key: KEY`
+    (Anthropic's); either is accepted on every path."""
+    keys = []
     for name, value in scope.get("headers", []):
         if name == b"authorization":
-            return value.decode("latin-1").removeprefix("Bearer ").strip()
-    return ""
+            keys.append(value.removeprefix(b"Bearer ").strip())
+        elif name == b"x-api-key":
+            keys.append(value.strip())
+    return keys
+
+
+def _authorized(scope: Scope, key: str) -> bool:
+    return any(hmac.compare_digest(sent, key.encode()) for sent in _sent_keys(scope))
 
 
 class Guard:
@@ -50,8 +70,10 @@ class Guard:
         path = scope["path"]
         key = state.settings.api_key
         open_path = path in OPEN_PATHS or (state.settings.ui and playground.is_open(path))
-        if key and not open_path and not hmac.compare_digest(_bearer(scope).encode(), key.encode()):
-            body = error_body("missing or wrong API key", "authentication_error", code="invalid_api_key")
+        if key and not open_path and not _authorized(scope, key):
+            body = error_for(
+                path, "missing or wrong API key", "authentication_error", 401, code="invalid_api_key"
+            )
             await JSONResponse(body, 401)(scope, receive, send)
             return
         status = 500
@@ -90,7 +112,7 @@ def create_app(state: ServerState) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(Guard)
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)  # outermost: see its doc
-    for module in (chat_completions, completions, models):
+    for module in (chat_completions, completions, responses, messages, models):
         app.include_router(module.router)
     if state.settings.ui:
         app.include_router(playground.router)

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from galen.serve.errors import error_body
+from galen.serve.errors import error_for
 
 LINGER_SECONDS = 10.0
 
@@ -72,7 +72,8 @@ class BodyLimit:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         if _content_length(scope) > limit:
-            body = error_body(too_large_message(limit), "invalid_request_error", code="request_too_large")
+            message = too_large_message(limit)
+            body = error_for(scope["path"], message, "invalid_request_error", 413, code="request_too_large")
             await JSONResponse(body, 413)(scope, receive, lingering_send)
             return
         await self.app(scope, limited_receive, lingering_send)

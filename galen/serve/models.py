@@ -45,7 +45,7 @@ def _card(state: ServerState, model_id: str, weights: dict[str, Any]) -> dict[st
 
 
 # The APIs every galen server speaks; each new API adds its name here.
-APIS = ["chat.completions", "completions"]
+APIS = ["chat.completions", "completions", "responses", "messages"]
 
 
 def _features(info: EngineInfo) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from galen.errors import NotFound
 from galen.serve.limits import Limiter
 from galen.serve.metrics import Metrics
 from galen.serve.protocol import SamplingFields
+from galen.serve.responses_store import ResponseStore
 
 
 @dataclass
@@ -25,6 +26,7 @@ class ServeSettings:
     max_active: int | None = None  # None: the engine's own concurrency
     max_choices: int = 64  # prompts x n in one request
     max_body_bytes: int = 32 * 2**20  # room for a few base64 images
+    max_stored_responses: int = 1024  # /v1/responses kept for previous_response_id
     shutdown_timeout: float = 20.0  # seconds in-flight work may run on after SIGTERM
     aliases: tuple[str, ...] = ()
     log_content: bool = False
@@ -38,10 +40,12 @@ class ServerState:
     metrics: Metrics = field(default_factory=Metrics)
     started: float = field(default_factory=time.time)
     limiter: Limiter = field(init=False)
+    responses: ResponseStore = field(init=False)
 
     def __post_init__(self) -> None:
         active = self.settings.max_active or self.chat.engine.info.max_concurrency
         self.limiter = Limiter(active, self.settings.max_queue, self.settings.max_choices)
+        self.responses = ResponseStore(self.settings.max_stored_responses)
 
     @property
     def model_ids(self) -> list[str]:

@@ -33,6 +33,11 @@ def sse(payload: dict[str, Any]) -> str:
     return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
+def sse_event(name: str, payload: dict[str, Any]) -> str:
+    """A named event (`event: NAME`), as the Responses and Messages APIs send them."""
+    return f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
 def sse_done() -> str:
     return "data: [DONE]\n\n"
 
