@@ -66,6 +66,7 @@ def test_required_tool_choice_calls_galen_mcp(agent_server, tmp_path):
         agent_server.base_url,
         {"galen": galen_mcp("--runs", str(tmp_path))},
         {"tool_choice": "required", "tool_choice_after_result": "none", "thinking_budget": 32},
+        max_tokens=600,  # room for a forced call's strings (200 characters each at most)
     )
     calls, results = _calls(messages), _results(messages)
     assert len(calls) == 1 and calls[0]["name"].startswith("galen-"), messages

@@ -83,6 +83,9 @@ class _Choice:
         return out or None
 
     def finish_reason(self, event: ChatEvent) -> str:
+        # A call cut by max_tokens goes out with its partial arguments, as "length" (as OpenAI's).
+        if event.finish_reason == "length":
+            return "length"
         return "tool_calls" if self.calls else (event.finish_reason or "stop")
 
 
