@@ -17,11 +17,11 @@ from galen.cli.output import fail
 def mcp(
     data: Annotated[
         list[str] | None,
-        typer.Option(help="TASK=PATH: read a benchmark from this file (default: galen's samples)."),
+        typer.Option(metavar="TASK=PATH", help="Read a benchmark from this file (default: galen's samples)."),
     ] = None,
     runs: Annotated[
         list[Path] | None,
-        typer.Option(help="Folder eval runs are read from (repeatable; default: the current one)."),
+        typer.Option(metavar="DIR", help="Where eval runs may be read (repeatable; default: here)."),
     ] = None,
 ) -> None:
     """Serve read-only tools (benchmark items, eval run summaries) over MCP on stdio.
