@@ -54,6 +54,7 @@ def test_card_snippet_runs_the_npm_filesystem_server(agent_server, tmp_path):
         {"filesystem": filesystem},
         {"tool_choice": _named("filesystem-list_allowed_directories"), "tool_choice_after_result": "none",
          "thinking_budget": 32},
+        max_tokens=96,
     )  # fmt: skip
     calls, results = _calls(messages), _results(messages)
     assert [c["name"] for c in calls] == ["filesystem-list_allowed_directories"], messages
