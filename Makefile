@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint bench reliability clean
+.PHONY: install browser serve test lint bench reliability clean
 
 $(STAMP): pyproject.toml Makefile package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,19 +30,28 @@ install: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/galen serve --host $(HOST) --port $(PORT)
 
+# Debian's chromium, which the playground's browser tests drive with Playwright (Playwright's own
+# browser download cannot work offline). Installed once; without root, the tests say what to run.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	  || echo "could not install chromium: the browser tests will fail; run 'apt-get install -y chromium' as root"
+
 lint: $(STAMP)
 	$(BIN)/ruff check galen tests benchmarks
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/decontam.py
+	$(BIN)/python benchmarks/dedup.py
 	$(BIN)/python benchmarks/eval_throughput.py
 	$(BIN)/python benchmarks/eval_agreement.py
 	$(BIN)/python benchmarks/vision.py
+	$(BIN)/python benchmarks/synth.py
 
 # Fuzz, load, disconnects, kill -9 of long jobs, keys, tampering: writes docs/RELIABILITY.md.
 # Takes about an hour; run it on a quiet machine (figures depend on it).

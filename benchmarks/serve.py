@@ -342,9 +342,13 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=8, help="slots, for galen and plain xllamacpp alike")
     parser.add_argument("--threads", type=int, default=THREADS, help="llama.cpp threads, for both")
     parser.add_argument("--transformers", action="store_true", help="add issue 2's transformers baseline")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", choices=sorted(LEVELS), help="only these levels (default: all)"
+    )
     parser.add_argument("--no-doc", action="store_true", help="print only; leave docs/PERFORMANCE.md alone")
     args = parser.parse_args()
     levels = QUICK_LEVELS if args.quick else LEVELS
+    levels = {c: n for c, n in levels.items() if not args.concurrency or c in args.concurrency}
     p, t = args.parallel, args.threads
     machine, began = machine_lines(["xllamacpp", "httpx", "uvicorn", "fastapi"]), time.time()
     runs: dict[tuple[str, int], list[Result]] = {}

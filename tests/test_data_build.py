@@ -46,6 +46,7 @@ def test_build_writes_shards_exports_and_a_manifest(built):
         "duplicates": 0,
         "decontaminated": 1,
         "kept": 5,
+        "near_duplicates": 0,
     }
     assert by_source["medmcqa"]["duplicates"] == 1 and by_source["afrimedqa"]["skipped"] == {
         "multiple correct answers": 1

@@ -23,7 +23,7 @@ def read(tmp_path: Path, **source):
     return read_source(0, recipe.sources[0], recipe)
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
+@pytest.mark.parametrize("name", sorted(set(ADAPTERS) - {"synth"}))  # synth: tests/test_data_synth.py
 def test_every_adapter_reads_its_sample(tmp_path, name):
     result = read(tmp_path, format=name)
     assert result.records and result.rows == len(result.records) + sum(result.skipped.values())

@@ -99,3 +99,21 @@ def test_out_of_range_sampling_is_rejected_before_the_engine():
     with pytest.raises(BadRequest) as info:
         SamplingParams(temperature=-1)
     assert info.value.param == "temperature"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_logprobs_come_with_every_token(smollm2_engine, stream):
+    # stream=False hands text over 32 tokens at a time: the pieces' log-probabilities must merge.
+    params = PRESETS["greedy"].updated(max_tokens=36)
+    out = smollm2_engine.generate(GenerationRequest(PROMPT, params, stream=stream, logprobs=2))
+    assert out.finish_reason == "length" and len(out.logprobs) == 36
+    assert "".join(e.token for e in out.logprobs) == out.text
+    for entry in out.logprobs:
+        assert len(entry.top) == 2 and entry.top[0].id == entry.id  # greedy: the most likely token
+        assert entry.top[0].logprob == pytest.approx(entry.logprob) and entry.logprob <= 0
+
+
+def test_schema_llguidance_cannot_compile_is_a_400(smollm2_engine):
+    with pytest.raises(BadRequest) as info:
+        smollm2_engine.check_json_schema({"type": "string", "pattern": "a(?=b)"}, "field")
+    assert info.value.param == "field" and info.value.code == "unsupported_json_schema"

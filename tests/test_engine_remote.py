@@ -158,3 +158,34 @@ def test_galen_serve_over_a_failing_remote_ends_the_stream_with_an_error_event(u
     plain = httpx.post(f"{served.base_url}/chat/completions", json={**body, "stream": False}, timeout=30)
     assert plain.status_code == 500 and "CUDA out of memory" in plain.json()["error"]["message"]
     upstream.mode("ok")
+
+
+def test_json_schema_reaches_the_remote_and_binds_the_answer_after_the_reasoning(remote):
+    # The remote engine sends vLLM's `structured_outputs`, which galen's completions also take.
+    import jsonschema
+
+    from galen.chat.output_format import OutputFormat
+
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"enum": ["A", "B", "C", "D"]}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+    chat = ChatEngine(remote, resolve("smollm2", chat_template="chatml_think"))
+    request = ChatRequest(
+        messages=[{"role": "user", "content": "Scurvy: vitamin A, B, C or D?"}],
+        sampling=SamplingParams(max_tokens=48, seed=4),
+        thinking_budget=16,
+        output_format=OutputFormat.json_schema(schema, "response_format.json_schema.schema"),
+    )
+    result = chat.complete(request)
+    assert result.output.reasoning  # free reasoning first
+    jsonschema.validate(json.loads(result.output.content), schema)
+
+
+def test_remote_engine_refuses_logprobs_naming_the_field(remote):
+    chat = ChatEngine(remote, resolve("smollm2", chat_template="chatml_think"))
+    with pytest.raises(BadRequest) as info:
+        chat.prepare(ChatRequest(messages=[{"role": "user", "content": "hi"}], logprobs=0))
+    assert info.value.param == "logprobs"

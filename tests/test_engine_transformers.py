@@ -336,3 +336,33 @@ def test_smollm2_completion_keeps_leading_space(smol: TransformersEngine) -> Non
         GenerationRequest("The capital of France is", SamplingParams(temperature=0.0, max_tokens=3))
     )
     assert out.text.startswith(" ")
+
+
+# -- log-probabilities and JSON schemas ---------------------------------------------------------
+
+
+def test_logprobs_equal_the_models_own(tiny: TransformersEngine) -> None:
+    """Sampled tokens' log-probabilities (and the top alternatives) equal the log-softmax of one
+    full forward pass over prompt and answer, to 1e-4."""
+    params = SamplingParams(temperature=1.0, top_k=50, seed=7, max_tokens=8)
+    out = tiny.generate(GenerationRequest(CHAT_PROMPT, params, logprobs=3))
+    ids = [entry.id for entry in out.logprobs]
+    assert len(ids) == out.completion_tokens and tiny._decode(ids) == out.text
+    prompt = tiny.tokenize(CHAT_PROMPT)
+    with torch.inference_mode():
+        logits = tiny.model(torch.tensor([prompt + ids])).logits[0, len(prompt) - 1 : -1].float()
+    expected = torch.log_softmax(logits, dim=-1)
+    for row, entry in zip(expected, out.logprobs, strict=True):
+        assert abs(entry.logprob - float(row[entry.id])) < 1e-4
+        top = torch.topk(row, 3)
+        assert [t.id for t in entry.top] == top.indices.tolist()
+        assert max(abs(t.logprob - float(v)) for t, v in zip(entry.top, top.values, strict=True)) < 1e-4
+
+
+def test_schema_llguidance_cannot_compile_is_a_400(tiny: TransformersEngine) -> None:
+    from galen.errors import BadRequest
+
+    with pytest.raises(BadRequest) as info:
+        tiny.check_json_schema({"type": "string", "pattern": "(?<=a)b"}, "response_format.json_schema.schema")
+    assert info.value.param == "response_format.json_schema.schema"
+    tiny.check_json_schema({"type": "object"}, "x")  # a schema it can compile passes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -13,6 +14,9 @@ from galen.evals.metrics import (
     binom_two_sided_half,
     bootstrap_ci,
     bootstrap_std,
+    clustered_score,
+    clustered_stderr,
+    format_p,
     macro_f1,
     maj_at_k,
     majority_vote,
@@ -209,3 +213,104 @@ def test_mean() -> None:
     assert mean([0.1] * 10) == 0.1  # fsum: no drift
     with pytest.raises(ValueError):
         mean([])
+
+
+# ------------------------------------------------- parity with scipy, statsmodels, scikit-learn
+# galen.evals.metrics is standard-library Python (the product does not need these libraries);
+# the reference implementations are dev dependencies and pin it here on random inputs.
+
+
+def _random_binary(seed: int, n: int, p: float = 0.6) -> list[float]:
+    rng = random.Random(seed)
+    return [float(rng.random() < p) for _ in range(n)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clustered_stderr_equals_statsmodels_cluster_robust_ols(seed: int) -> None:
+    import numpy as np
+    import statsmodels.api as sm
+
+    rng = random.Random(seed)
+    clusters = [f"q{rng.randrange(25)}" for _ in range(120)]  # unequal cluster sizes
+    values = _random_binary(seed, 120)
+    fit = sm.OLS(np.array(values), np.ones((120, 1))).fit(
+        cov_type="cluster", cov_kwds={"groups": np.unique(clusters, return_inverse=True)[1]}
+    )
+    assert clustered_stderr(values, clusters) == pytest.approx(float(fit.bse[0]), rel=1e-9)
+    # one value per cluster: the ordinary sample stderr (ddof=1), as scipy.stats.sem
+    from scipy import stats
+
+    assert clustered_stderr(values, range(120)) == pytest.approx(float(stats.sem(values)), rel=1e-12)
+
+
+def test_clustered_ci_is_as_wide_as_the_items_allow() -> None:
+    """k identical answers per item carry the information of one answer per item: the clustered
+    interval is the k = 1 interval, where treating the n*k answers as independent would make it
+    about sqrt(k) narrower."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    items = _random_binary(5, 40)
+    one = clustered_score(items, range(40))
+    for k in (2, 4, 8):
+        values = [x for x in items for _ in range(k)]
+        clusters = [i for i in range(40) for _ in range(k)]
+        got = clustered_score(values, clusters)
+        assert got.mean == one.mean and got.n_clusters == 40 and got.n_effective == pytest.approx(40)
+        assert got.ci == pytest.approx(one.ci, abs=1e-12)
+        naive = wilson_ci(int(sum(values)), len(values))
+        assert (naive.high - naive.low) == pytest.approx((one.ci.high - one.ci.low) / math.sqrt(k), rel=0.15)
+        assert got.stderr == pytest.approx(one.stderr, rel=1e-12)
+    # independent answers within items: the interval narrows towards the n*k one
+    rng = random.Random(9)
+    values = [float(rng.random() < 0.5) for _ in range(400)]
+    spread = clustered_score(values, [i // 4 for i in range(400)], z=1.959963984540054)
+    assert 250 < spread.n_effective <= 400
+    low, high = proportion_confint(spread.mean * spread.n_effective, spread.n_effective, method="wilson")
+    assert spread.ci == pytest.approx((low, high), abs=1e-12)
+
+
+@pytest.mark.parametrize(("successes", "n"), [(0, 10), (3, 10), (8, 10), (10, 10), (37, 120), (1, 1)])
+def test_wilson_ci_equals_statsmodels(successes: int, n: int) -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(successes, n, alpha=0.05, method="wilson")
+    assert wilson_ci(successes, n, z=1.959963984540054) == pytest.approx((low, high), abs=1e-12)
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 5), (1, 10), (3, 17), (9, 10), (40, 100), (0, 60)])
+def test_binomial_and_mcnemar_equal_scipy_and_statsmodels(k: int, n: int) -> None:
+    from scipy.stats import binomtest
+    from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+
+    assert binom_two_sided_half(k, n) == pytest.approx(binomtest(k, n, 0.5).pvalue, rel=1e-9)
+    a = [True] * k + [False] * (n - k) + [True] * 7 + [False] * 3
+    b = [False] * k + [True] * (n - k) + [True] * 7 + [False] * 3
+    ours = mcnemar(a, b)
+    ref = sm_mcnemar([[7, k], [n - k, 3]], exact=True)
+    assert ours.statistic == ref.statistic and ours.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_macro_f1_equals_sklearn(seed: int) -> None:
+    from sklearn.metrics import f1_score
+
+    rng = random.Random(seed)
+    labels = ["yes", "no", "maybe"]
+    golds = [rng.choice(labels) for _ in range(60)]
+    preds = [rng.choice([*labels, None]) for _ in range(60)]
+    ref = f1_score(golds, [p or "<none>" for p in preds], labels=labels, average="macro", zero_division=0)
+    assert macro_f1(golds, preds, labels) == pytest.approx(ref, abs=1e-12)
+
+
+def test_percentile_equals_numpy() -> None:
+    import numpy as np
+
+    values = [random.Random(3).random() for _ in range(37)]
+    for q in (0.0, 0.025, 0.5, 0.975, 1.0):
+        assert percentile(values, q) == pytest.approx(float(np.percentile(values, q * 100)), abs=1e-12)
+
+
+def test_format_p_never_prints_zero() -> None:
+    assert format_p(0.0, 1000) == "< 0.001" and format_p(0.0004, 1000) == "< 0.001"
+    assert format_p(0.0) == "< 1e-300" and format_p(1.7e-18) == "1.7e-18"
+    assert format_p(0.25, 1000) == "0.250" and format_p(1.0) == "1.000"

@@ -160,6 +160,24 @@ def test_compare_two_runs(tmp_path, server):
     )
     assert compared.returncode == 0, compared.stderr
     assert "McNemar" in compared.stdout and "medqa" in compared.stdout
+    tabled = subprocess.run(
+        _eval(
+            "table",
+            str(tmp_path / "a"),
+            str(tmp_path / "b"),
+            "--baseline",
+            "a",
+            "--output",
+            str(tmp_path / "t.csv"),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert tabled.returncode == 0, tabled.stderr
+    assert tabled.stdout.splitlines()[0] == "| Task | Filter | n-shot | Metric | a | b | Δ |"
+    assert (tmp_path / "t.csv").read_text().startswith("task_id,Task,Filter,n-shot,Metric,a,b,Δ")
+    assert (tmp_path / "a" / "results_lmeval.json").exists()
 
 
 def test_eval_cli_errors_name_the_problem(tmp_path):

@@ -19,6 +19,7 @@ from galen.evals.loading import SAMPLES, check_count, read_records, resolve_data
 from galen.evals.task import TASKS, Sample, Task
 from galen.evals.tasks import get_task
 from galen.evals.tasks.common import CHOICE_INSTRUCTION
+from galen.evals.tasks.mmlu import SUBJECTS
 
 BENCHMARKS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
 needs_benchmarks = pytest.mark.skipif(
@@ -32,7 +33,14 @@ EXPECTED = {
     "mmlu_pro_health",
     "mmlu_prox_biology",
     "medxpertqa",
+    "mmlu_anatomy",
+    "mmlu_clinical_knowledge",
+    "mmlu_college_biology",
+    "mmlu_college_medicine",
+    "mmlu_medical_genetics",
+    "mmlu_professional_medicine",
 }
+NO_PIN = {"mmlu_prox_biology"} | {f"mmlu_{subject}" for subject in SUBJECTS}  # no checked commit yet
 COT_LEAD = "Answer: Let's think step by step."
 
 
@@ -52,7 +60,7 @@ def assert_messages(messages: list[dict]) -> None:
 
 def test_every_task_is_registered_and_exported() -> None:
     assert EXPECTED <= set(TASKS)
-    assert set(tasks.__all__) == EXPECTED | {"get_task", "load_tasks"}
+    assert set(tasks.__all__) == EXPECTED | {"get_task", "load_tasks", "custom_task", "GROUPS"}
     for name in EXPECTED:
         assert getattr(tasks, name) is TASKS[name]
         assert (TASKS[name].__doc__ or "").strip(), f"{name} needs a docstring for `galen eval tasks`"
@@ -368,7 +376,7 @@ def test_hub_without_a_pinned_revision_asks_for_one(offline_hub: None) -> None:
         resolve_data("hf://someone/else", "medqa.jsonl", "GBaker/MedQA-USMLE-4-options", "abc", task="medqa")
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED - {"mmlu_prox_biology"}))
+@pytest.mark.parametrize("name", sorted(EXPECTED - NO_PIN))
 def test_every_hub_pin_is_a_full_commit(name: str) -> None:
     mod = module(TASKS[name].__module__.rsplit(".", 1)[-1])
     assert len(mod.REVISION) == 40 and int(mod.REVISION, 16) >= 0

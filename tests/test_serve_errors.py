@@ -126,12 +126,13 @@ def test_truncated_multibyte_output_never_kills_the_server(server):
 @pytest.mark.parametrize(
     ("path", "body", "param"),
     [
-        ("/chat/completions", {"messages": MESSAGES, "logprobs": True}, "logprobs"),
-        (
-            "/chat/completions",
-            {"messages": MESSAGES, "response_format": {"type": "json_object"}},
-            "response_format",
-        ),
+        ("/chat/completions", {"messages": MESSAGES, "logit_bias": {"42": 5}}, "logit_bias"),
+        ("/chat/completions", {"messages": MESSAGES, "functions": [{"name": "f"}]}, "functions"),
+        ("/chat/completions", {"messages": MESSAGES, "modalities": ["text", "audio"]}, "modalities"),
+        ("/chat/completions", {"messages": MESSAGES, "modalities": True}, "modalities"),  # found by fuzzing
+        ("/chat/completions", {"messages": MESSAGES, "prediction": {"type": "content"}}, "prediction"),
+        ("/completions", {"prompt": "x", "suffix": "end"}, "suffix"),
+        ("/completions", {"prompt": "x", "best_of": 3}, "best_of"),
         ("/completions", {"prompt": "x", "echo": True}, "echo"),
     ],
 )
@@ -139,3 +140,8 @@ def test_unsupported_features_are_refused_not_ignored(server, path, body, param)
     response = _post(server, path, json=body)
     assert response.status_code == 400
     assert _error(response)["param"] == param
+
+
+def test_harmless_values_of_refused_fields_are_accepted(server):
+    body = {"messages": MESSAGES, "max_tokens": 2, "logit_bias": {}, "modalities": ["text"], "best_of": 1}
+    assert _post(server, "/chat/completions", json=body).status_code == 200

@@ -9,10 +9,14 @@ import typer
 from rich.table import Table as RichTable
 
 from galen import RESEARCH_NOTICE
+from galen.cli import data_review
 from galen.cli.output import console, fail
 from galen.errors import GalenError
 
-app = typer.Typer(help="Build, verify, report on and distil training corpora.", no_args_is_help=True)
+app = typer.Typer(
+    help="Build, verify, report on, distil and synthesise training corpora.", no_args_is_help=True
+)
+app.add_typer(data_review.app, name="review")
 
 
 def _recipe(path: Path, output: Path | None):
@@ -64,12 +68,16 @@ def report(
     output: Annotated[
         Path | None, typer.Option(help="Where report.md and report.png go (default: DIRECTORY).")
     ] = None,
+    tokenizer: Annotated[
+        list[str] | None,
+        typer.Option(help="Count tokens with qwen3.6 and/or gemma3 (repeat); default qwen3.6."),
+    ] = None,
 ) -> None:
-    """Counts per source and stage, answer balance, lengths and the contamination report."""
+    """Counts per source and stage, tokens, answer balance, lengths and contamination."""
     from galen.data.report import build_report
 
     try:
-        tables, target = build_report(directory, output)
+        tables, target = build_report(directory, output, tokenizer or ["qwen3.6"])
     except GalenError as exc:
         raise fail(exc.message) from None
     for table in tables:
@@ -131,4 +139,61 @@ def distill(
     console.print(
         f"{result.kept} kept, {result.rejected} rejected of {result.items} items "
         f"({result.resumed_shards} shards and {result.cached_calls} calls resumed) in {result.out}"
+    )
+
+
+@app.command("synth")
+def synth(
+    recipe: Annotated[Path, typer.Argument(help="The recipe; its `synth` section is used.")],
+    teacher: Annotated[
+        list[str],
+        typer.Option(
+            metavar="URL", help="Base URL of an OpenAI-compatible server; repeat it to share the work out."
+        ),
+    ],
+    model: Annotated[
+        str | None, typer.Option(help="Teacher model id (default: the recipe's, else the first listed).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="The recipe's output folder, as for build; items go to its synth/."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N guideline chunks.")] = None,
+    tries: Annotated[
+        int | None, typer.Option(min=1, help="Attempts per item (default: the recipe's, 3).")
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per reply.")] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="Calls in flight per teacher URL.")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(help="Teachers' key (default: $OPENAI_API_KEY or the recipe's api_key_env); not saved."),
+    ] = None,
+) -> None:
+    """Make guideline-grounded QA, exam-style MCQ and clinical vignettes with a teacher."""
+    from galen.data.synth import run_synth
+
+    console.print(f"[dim]{RESEARCH_NOTICE}[/dim]")
+    try:
+        loaded = _recipe(recipe, output)
+        given = {"model": model, "limit": limit, "tries": tries, "max_tokens": max_tokens}
+        given["concurrency"] = concurrency
+        settings = loaded.synth.model_copy(update={k: v for k, v in given.items() if v is not None})
+        loaded = loaded.model_copy(update={"synth": settings})
+        result = run_synth(
+            loaded,
+            teacher,
+            recipe_path=recipe.resolve(),
+            api_key=api_key,
+            progress=lambda line: console.print(f"[dim]{line}[/dim]"),
+        )
+    except GalenError as exc:
+        raise fail(exc.message) from None
+    for name, kept in result.kept.items():
+        reasons = ", ".join(f"{n} {why}" for why, n in result.rejected[name].items()) or "none"
+        console.print(f"{name}: {kept} kept of {result.chunks}; rejected: {reasons}")
+    if result.skipped:
+        console.print("skipped input: " + ", ".join(f"{n} {why}" for why, n in result.skipped.items()))
+    console.print(
+        f"{result.documents} guidelines, {result.chunks} chunks; {result.resumed_shards} shards and "
+        f"{result.cached_calls} calls resumed; in {result.out}"
     )

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from galen import RESEARCH_NOTICE
-from galen.cli import judges
+from galen.cli import eval_compare, judges
 from galen.cli.output import console, fail, progress_bar
 from galen.errors import GalenError
 
@@ -33,6 +33,16 @@ def _flag_model(model: str | None) -> str | None:
     return str(Path(model).resolve()) if model and Path(model).exists() else model
 
 
+def _flag_tasks(tasks: str | None) -> str | None:
+    """--tasks with each task spec file (.yaml) made absolute, as other paths in flags are."""
+    if not tasks:
+        return tasks
+    names = [t.strip() for t in tasks.split(",") if t.strip()]
+    return ",".join(
+        str(Path(t).expanduser().resolve()) if t.lower().endswith((".yaml", ".yml")) else t for t in names
+    )
+
+
 def eval_config(config_file: Path | None, flags: dict[str, Any]):
     """The config file (if any) with the flags that were given on top; every problem at once."""
     from galen.config import read_yaml, validate
@@ -51,7 +61,8 @@ def run(
         str | None, typer.Option(help="GGUF file, HF folder, embedded name or http(s)://host/v1.")
     ] = None,
     tasks: Annotated[
-        str | None, typer.Option(help="Comma-separated task names (see `galen eval tasks`).")
+        str | None,
+        typer.Option(help="Comma-separated tasks, groups (multimedqa) or task spec .yaml files."),
     ] = None,
     config: Annotated[
         Path | None,
@@ -78,6 +89,13 @@ def run(
     samples: Annotated[
         int | None, typer.Option(min=1, help="Answers per item (mean accuracy and maj@k).")
     ] = None,
+    num_fewshot: Annotated[
+        int | None,
+        typer.Option(min=0, help="Few-shot exemplars (MMLU, MMLU-Pro, task specs); default: the task's."),
+    ] = None,
+    system_prompt: Annotated[
+        str | None, typer.Option(help="System message for every prompt (loglik: starts the context).")
+    ] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, help="Calls in flight.")] = None,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Answer length limit.")] = None,
     temperature: Annotated[float | None, typer.Option(min=0, max=2)] = None,
@@ -98,12 +116,14 @@ def run(
     flags = {
         "model": _flag_model(model),
         "model_name": model_name,
-        "tasks": tasks,
+        "tasks": _flag_tasks(tasks),
         "preset": preset,
         "mode": mode,
         "language": language,
         "limit": limit,
         "samples": samples,
+        "num_fewshot": num_fewshot,
+        "system_prompt": system_prompt,
         "concurrency": concurrency,
         "max_tokens": max_tokens,
         "temperature": temperature,
@@ -120,7 +140,14 @@ def run(
             raise fail("--language applies to mmlu_prox_biology, which is not among --tasks")
         if judged := [name for name in settings.tasks if name in judges.JUDGED_TASKS]:
             raise fail(f"{', '.join(judged)} is graded by a judge: run `galen eval healthbench --grader URL`")
-        loaded = load_tasks(settings.tasks, settings.data, settings.limit, settings.language)
+        loaded = load_tasks(
+            settings.tasks,
+            settings.data,
+            settings.limit,
+            settings.language,
+            num_fewshot=settings.num_fewshot,
+            system_prompt=settings.system_prompt,
+        )
         if settings.mode == "loglik" and (no_format := [t.name for t in loaded if t.loglik is None]):
             raise fail(f"{', '.join(no_format)} has no log-likelihood format; run it with --mode generate")
         client = open_client(
@@ -154,14 +181,16 @@ def run(
     if done.resumed_calls:
         console.print(f"resumed: {done.resumed_calls} calls came from the cache in {out}")
     console.print(table(settings, done.tasks))
+    for name, group in done.groups.items():
+        console.print(f"{name} (group): {group['value']:.4f} over {group['n']} items, {group['aggregation']}")
     console.print(f"run folder: {out}")
 
 
 @app.command("tasks")
 def list_tasks() -> None:
     """List the benchmark tasks galen knows."""
-    from galen.evals import tasks as _  # noqa: F401 - registers the tasks
     from galen.evals.task import TASKS
+    from galen.evals.tasks import GROUPS  # importing the package registers the tasks
 
     t = Table("Task", "Description", "Command")
     for name, factory in sorted(TASKS.items()):
@@ -177,34 +206,15 @@ def list_tasks() -> None:
     t.add_row(
         "pairwise", "Preference between two models' answers to vignettes, by an LLM judge", "eval pairwise"
     )
-    console.print(t)
-
-
-@app.command("compare")
-def compare(run_a: Path, run_b: Path) -> None:
-    """Per-task differences between two runs, with paired significance."""
-    from galen.evals.compare import compare_runs
-
-    try:
-        comparisons = compare_runs(run_a, run_b)
-    except GalenError as exc:
-        raise fail(exc.message) from None
-    t = Table(
-        "Task", "n", "A", "B", "B − A", "95% CI", "bootstrap p", "McNemar p", title=f"{run_a} vs {run_b}"
+    for name, members in GROUPS.items():
+        t.add_row(name, f"Group (as lm-eval's): {', '.join(members)}", "eval run")
+    t.add_row(
+        "PATH.yaml", "Your own multiple-choice task: a JSONL file + a YAML spec (docs/eval.md)", "eval run"
     )
-    for c in comparisons:
-        t.add_row(
-            c.task,
-            str(c.n),
-            f"{c.accuracy_a:.4f}",
-            f"{c.accuracy_b:.4f}",
-            f"{c.diff.mean_diff:+.4f}",
-            f"[{c.diff.ci_low:+.3f}, {c.diff.ci_high:+.3f}]",
-            f"{c.diff.p_value:.3f}",
-            f"{c.mcnemar.p_value:.3f}",
-        )
     console.print(t)
 
 
+app.command("compare")(eval_compare.compare)
+app.command("table")(eval_compare.table)
 app.command("healthbench")(judges.healthbench)
 app.command("pairwise")(judges.pairwise)

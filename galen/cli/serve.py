@@ -80,6 +80,7 @@ def serve(
     ] = None,
     mtp_tokens: Annotated[int, typer.Option(min=0, help="vLLM MTP speculative tokens (0 = off).")] = 0,
     log_content: Annotated[bool, typer.Option(help="Log prompts and completions (off by default).")] = False,
+    ui: Annotated[bool, typer.Option("--ui/--no-ui", help="Serve the web playground at /.")] = True,
     allowed_media_domains: media.AllowedMediaDomains = None,
     allowed_local_media_path: media.AllowedLocalMediaPath = None,
     limit_mm_per_prompt: media.LimitMmPerPrompt = None,
@@ -142,11 +143,14 @@ def serve(
         shutdown_timeout=shutdown_timeout,
         aliases=aliases,
         log_content=log_content,
+        ui=ui,
     )
     console.print(
         f"[bold]galen[/bold] serving {source.model_id} ({source.profile.family}, "
         f"{chat.engine.info.name}) on http://{host}:{port}/v1"
     )
+    if ui:
+        console.print(f"playground: http://{host}:{port}/")
     console.print(f"[yellow]{RESEARCH_NOTICE}[/yellow]")
     state = ServerState(chat, settings)
     serve_until_stopped(create_app(state), state.limiter, host, port, shutdown_timeout)

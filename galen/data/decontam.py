@@ -3,6 +3,8 @@
 The benchmark items are every sample of every task in galen eval's registry (or the recipe's
 `tasks`), read from the recipe's `benchmarks` paths, or from galen's bundled samples for tasks
 without one. Each item is compared as `texts.item_text`: passage, question, options as a set.
+The judged sets (HealthBench all / hard / consensus, the pairwise vignettes) are protected the
+same way, their prompts as items (`judged`).
 
 - Stage 0, exact overlap:
   - split: a source that is the training side of a benchmark (MedQA, MedMCQA, PubMedQA) read
@@ -27,6 +29,7 @@ from itertools import islice
 from typing import Any
 
 from galen.data.benchmark_index import BenchmarkIndex, BenchmarkItem, ScanStats
+from galen.data.judged import load_judged
 from galen.data.ngrams import words
 from galen.data.recipe import DecontamConfig, Recipe
 from galen.data.record import Record
@@ -106,6 +109,10 @@ def load_benchmarks(recipe: Recipe) -> Benchmarks:
         items += [
             BenchmarkItem(name, s.id, item_text(s.question, s.options, s.context)) for s in task.samples
         ]
+    for name in recipe.decontamination.judged_names():
+        judged = load_judged(name, recipe.benchmark_source(name), recipe.decontamination.ngram)
+        sources[name], ids[name] = judged.source, judged.ids
+        items += judged.items
     return Benchmarks(items, sources, ids)
 
 
@@ -140,9 +147,9 @@ def _fields(record: Record, check: list[str]) -> Iterator[tuple[str, str]]:
             yield "answer", text
 
 
-def build_index(benchmarks: Benchmarks, settings: DecontamConfig) -> BenchmarkIndex:
+def build_index(items: list[BenchmarkItem], settings: DecontamConfig) -> BenchmarkIndex:
     return BenchmarkIndex(
-        benchmarks.items,
+        items,
         ngram=settings.ngram,
         min_block=settings.min_block,
         threshold=settings.threshold,
@@ -175,14 +182,18 @@ def decontaminate(records: list[Record], benchmarks: Benchmarks, settings: Decon
         if matches:
             removed[record.id] = matches
             kinds[f"stage0_{matches[0].kind}"] += 1
-    index = build_index(benchmarks, settings)
+    # One index entry per distinct text: the same prompt in several sets (HealthBench hard and
+    # consensus are subsets of all) would otherwise count its runs as shared boilerplate.
+    index = build_index([group[0] for group in exact.values()], settings)
+    owners = {(group[0].task, group[0].id): group for group in exact.values()}
     rest = [r for r in records if r.id not in removed]
     texts = (((r.id, name), text) for r in rest for name, text in _fields(r, settings.check))
     hits, stats = scan_all(index, texts)
-    for (record_id, name), item, score in hits:
-        removed.setdefault(record_id, []).append(
-            Match(record_id, item.task, item.id, 2, "overlap", name, score)
-        )
+    for (record_id, name), found, score in hits:
+        for item in owners[(found.task, found.id)]:
+            removed.setdefault(record_id, []).append(
+                Match(record_id, item.task, item.id, 2, "overlap", name, score)
+            )
     kept = [r for r in records if r.id not in removed]
     counts = {
         "records_in": len(records),

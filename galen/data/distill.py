@@ -11,11 +11,12 @@ For every labelled record of a build (multiple choice or yes / no / maybe), in b
 4. after `tries` wrong or unreadable replies (default 8) the item is rejected, and listed with
    what each try answered.
 
-Resuming. Items are cut into shards of `shard_size`; shard k is done when `shards/kept-0000k.jsonl`
-exists (written under a temporary name, then renamed, after its `rejected-` twin). Every teacher
-call is stored in `cache/calls.jsonl` as soon as it returns (galen eval's call cache), keyed by
-teacher, messages and sampling (a try's seed is `seed + try`). Killed and run again with the same
-command, distill skips finished shards and asks nothing it already has an answer to.
+Resuming (`galen.data.shards`, shared with `galen data synth`). Items are cut into shards of
+`shard_size`; shard k is done when `shards/kept-0000k.jsonl` exists (written under a temporary
+name, then renamed, after its `rejected-` twin). Every teacher call is stored in
+`cache/calls.jsonl` as soon as it returns (galen eval's call cache), keyed by teacher, messages and
+sampling (a try's seed is `seed + try`). Killed and run again with the same command, distill skips
+finished shards and asks nothing it already has an answer to.
 
 The teacher is reached through galen's one client (`galen.engine.endpoint.EndpointClient`: its
 key from `--api-key` or the environment variable the recipe names in `distill.api_key_env`, never
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -40,7 +40,8 @@ from galen.data.export import think_tags, write_exports
 from galen.data.manifest import MANIFEST, LogEntry, run_id, tracked_files, write_manifest
 from galen.data.recipe import DistillConfig
 from galen.data.record import Generation, Message, Record
-from galen.engine.endpoint import Answer, EndpointClient, GenParams
+from galen.data.shards import Done, Shards, check_plan
+from galen.engine.endpoint import Answer, EndpointClient, GenParams, PromptTooLong
 from galen.errors import BadRequest, GalenError
 from galen.evals.cache import CallCache, cached_chat
 from galen.evals.extract import NOTHING, Extraction, extract_answer
@@ -58,6 +59,7 @@ class Teacher:
     ask: Ask
     model: str
     endpoint: str
+    weights_sha256: str | None = None  # what the server says it serves, when it says (galen serve)
 
     @property
     def fingerprint(self) -> dict[str, Any]:
@@ -139,52 +141,11 @@ def cached(teacher: Teacher, cache: CallCache) -> Teacher:
     return Teacher(ask_once, teacher.model, teacher.endpoint)
 
 
-def _write_atomic(path: Path, lines: list[str]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    os.replace(temporary, path)
-
-
-async def distill_shard(
-    records: list[Record], teacher: Teacher, settings: DistillConfig, folder: Path, k: int
-) -> tuple[int, int]:
-    """Distil one shard's items, `concurrency` at a time, and write its two files."""
-    gate = asyncio.Semaphore(settings.concurrency)
-
-    async def one(record: Record) -> Outcome:
-        async with gate:
-            return await distill_item(record, teacher, settings)
-
-    outcomes = await asyncio.gather(*(one(r) for r in records))
-    rejected = [
-        json.dumps({"id": o.record.id, "gold": o.record.answer, "tries": o.attempts}, ensure_ascii=False)
-        for o in outcomes
-        if o.kept is None
-    ]
-    kept = [o.kept.model_dump_json() for o in outcomes if o.kept is not None]
-    _write_atomic(folder / f"rejected-{k:05d}.jsonl", rejected)
-    _write_atomic(folder / f"kept-{k:05d}.jsonl", kept)
-    return len(kept), len(rejected)
-
-
-async def distill_shards(
-    items: list[Record],
-    teacher: Teacher,
-    settings: DistillConfig,
-    folder: Path,
-    progress: Callable[[str], None],
-) -> int:
-    """Every shard not finished yet, in order, in one event loop; returns how many were finished."""
-    size = settings.shard_size
-    count = -(-len(items) // size)
-    resumed = 0
-    for k in range(count):
-        if (folder / f"kept-{k:05d}.jsonl").exists():
-            resumed += 1
-            continue
-        kept, rejected = await distill_shard(items[k * size : (k + 1) * size], teacher, settings, folder, k)
-        progress(f"shard {k + 1}/{count}: {kept} kept, {rejected} rejected")
-    return resumed
+def _done(outcome: Outcome) -> Done:
+    if outcome.kept is not None:
+        return Done(kept=outcome.kept.model_dump_json())
+    rejected = {"id": outcome.record.id, "gold": outcome.record.answer, "tries": outcome.attempts}
+    return Done(rejected=json.dumps(rejected, ensure_ascii=False))
 
 
 def read_records(path: Path) -> list[Record]:
@@ -214,10 +175,12 @@ def endpoint_teacher(url: str, settings: DistillConfig, api_key: str | None) -> 
     async def ask(messages: list[dict[str, Any]], params: GenParams) -> Answer:
         try:
             return await client.chat(messages, params)
+        except PromptTooLong:
+            raise  # this prompt, not the teacher, is at fault: a batch job counts it and goes on
         except GalenError as exc:
             raise BadRequest("teacher", exc.message) from None
 
-    return Teacher(ask, client.model, client.base_url)
+    return Teacher(ask, client.model, client.base_url, client.fingerprint.get("weights_sha256"))
 
 
 def run_distill(
@@ -237,16 +200,18 @@ def run_distill(
     items = [r for path in shards_in for r in read_records(path) if r.labelled]
     items = items[: settings.limit] if settings.limit else items
     teacher = teacher or endpoint_teacher(teacher_url, settings, api_key)
-    folder = out / "shards"
-    folder.mkdir(parents=True, exist_ok=True)
-    check_plan(out, shards_in, settings, teacher)
-    for stale in folder.glob("*.tmp"):  # a shard cut off by a kill while it was being written
-        stale.unlink()
+    shards = Shards(items, out / "shards", settings.shard_size)
+    shards.prepare()
+    check_plan(out, plan_of(shards_in, settings, teacher), "distillation")
     cache = CallCache(out / "cache" / "calls.jsonl")
-    count = -(-len(items) // settings.shard_size)
-    resumed = asyncio.run(distill_shards(items, cached(teacher, cache), settings, folder, progress))
-    kept_records = [r for k in range(count) for r in read_records(folder / f"kept-{k:05d}.jsonl")]
-    rejected_total = sum(len(read_records_lines(folder / f"rejected-{k:05d}.jsonl")) for k in range(count))
+    asker = cached(teacher, cache)
+
+    async def work(record: Record) -> Done:
+        return _done(await distill_item(record, asker, settings))
+
+    resumed = asyncio.run(shards.run(work, settings.concurrency, progress))
+    kept_records = [Record.model_validate_json(line) for line in shards.kept_lines()]
+    rejected_total = len(shards.rejected_lines())
     tries = Counter(r.generation.tries for r in kept_records if r.generation)
     entry = LogEntry(
         run_id(),
@@ -281,27 +246,10 @@ def run_distill(
     )
 
 
-def check_plan(out: Path, shards_in: list[Path], settings: DistillConfig, teacher: Teacher) -> None:
-    """Write what this distillation is made of, or check that a resumed one is made of the same:
-    finished shards are only reused for the same build, teacher and settings."""
-    plan = {
+def plan_of(shards_in: list[Path], settings: DistillConfig, teacher: Teacher) -> dict[str, Any]:
+    """What a distillation is made of (`galen.data.shards.check_plan` compares it on resume)."""
+    return {
         "inputs": {p.name: sha256_file(p) for p in shards_in},
         "teacher": {"endpoint": teacher.endpoint, "model": teacher.model},
         "settings": settings.model_dump(exclude={"concurrency", "api_key_env"}),  # neither changes an answer
     }
-    path = out / "plan.json"
-    if path.is_file():
-        before = json.loads(path.read_text(encoding="utf-8"))
-        changed = [key for key in plan if before.get(key) != json.loads(json.dumps(plan[key]))]
-        if changed:
-            raise BadRequest(
-                "output",
-                f"{out} holds a distillation with other {' and '.join(changed)}; "
-                "resume it with the same command, or give a new --output",
-            )
-        return
-    path.write_text(json.dumps(plan, indent=2) + "\n", encoding="utf-8")
-
-
-def read_records_lines(path: Path) -> list[str]:
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line]

@@ -35,7 +35,8 @@ from galen.provenance import check_provenance, now, stamp
 TOOL = f"galen {__version__}"
 MANIFEST = "manifest.json"
 LOG = "processing_log.jsonl"
-TRACKED = ("records", "export", "decontam", "dedup", "shards")  # folders whose files the manifest lists
+# Folders whose files the manifest lists (review/ is the verdict store, kept across builds).
+TRACKED = ("records", "export", "decontam", "dedup", "shards", "guidelines", "held", "review")
 
 
 def run_id() -> str:

@@ -24,6 +24,10 @@ from pydantic import Field, field_validator, model_validator
 
 from galen.config import ConfigError, ConfigModel, read_yaml, refuse_keys, validate
 
+# The judged evaluations galen runs besides the registry's tasks (galen eval healthbench /
+# pairwise); decontamination protects their prompts too (data/judged.py).
+JUDGED = ("healthbench", "healthbench_hard", "healthbench_consensus", "pairwise")
+
 
 class SourceConfig(ConfigModel):
     format: str = Field(
@@ -34,7 +38,8 @@ class SourceConfig(ConfigModel):
     )
     path: str | None = Field(
         None,
-        description='A file or folder, "hub" (pinned revision), "hf://ID@COMMIT", or omitted (the sample).',
+        description='A file or folder, "hub" (pinned revision), "hf://ID@COMMIT", or omitted (the sample; '
+        "for format synth, the recipe's synth output).",
     )
     split: str = Field("train", description="The split to read; a folder or hub snapshot is searched for it.")
     subset: str | None = Field(None, description="Adapter-specific subset (MedExpQA: the language).")
@@ -60,8 +65,24 @@ class SourceConfig(ConfigModel):
         return self.name or self.format
 
 
+class MinHashConfig(ConfigModel):
+    enabled: bool = Field(False, description="Also drop near duplicates (MinHash LSH, data/near_dedup.py).")
+    threshold: float = Field(
+        0.7, gt=0, le=1, description="Jaccard similarity of word shingles that makes a near duplicate."
+    )
+    num_perm: int = Field(
+        128, ge=16, le=1024, description="MinHash permutations (more: fewer misses, slower)."
+    )
+    shingle: int = Field(2, ge=1, le=16, description="Words per shingle.")
+    fields: list[Literal["prompt", "answer"]] = Field(
+        default_factory=lambda: ["prompt", "answer"], min_length=1, description="Which texts are compared."
+    )
+    seed: int = Field(1, description="MinHash seed; the same seed gives the same result.")
+
+
 class DedupConfig(ConfigModel):
     enabled: bool = Field(True, description="Drop later copies of the same prompt and answer.")
+    minhash: MinHashConfig = Field(default_factory=MinHashConfig)
 
 
 class DecontamConfig(ConfigModel):
@@ -81,10 +102,12 @@ class DecontamConfig(ConfigModel):
         min_length=1,
         description="Which texts of a record to check.",
     )
-    tasks: list[str] | Literal["all"] = Field("all", description="galen eval tasks to protect.")
+    tasks: list[str] | Literal["all"] = Field(
+        "all", description="galen eval tasks to protect, and the judged sets (healthbench, pairwise...)."
+    )
     benchmarks: dict[str, str] = Field(
         default_factory=dict,
-        description="task -> its data (file, folder, hub); others use the bundled sample.",
+        description="task -> its data (file, folder, hub; HealthBench: official); else the bundled sample.",
     )
 
     @model_validator(mode="after")
@@ -92,16 +115,30 @@ class DecontamConfig(ConfigModel):
         from galen.evals import tasks as _  # noqa: F401 - registers the tasks
         from galen.evals.task import TASKS
 
+        known = {*TASKS, *JUDGED}
         named = [] if self.tasks == "all" else list(self.tasks)
         for task in [*named, *self.benchmarks]:
-            if task not in TASKS:
-                raise ValueError(f"unknown task {task!r}; known: {', '.join(sorted(TASKS))}")
+            if task not in known:
+                raise ValueError(f"unknown task {task!r}; known: {', '.join(sorted(known))}")
         return self
 
     def task_names(self) -> list[str]:
+        """The multiple-choice tasks of galen eval's registry to protect."""
         from galen.evals.task import TASKS
 
-        return sorted(TASKS) if self.tasks == "all" else list(self.tasks)
+        names = sorted(TASKS) if self.tasks == "all" else list(self.tasks)
+        return [name for name in names if name not in JUDGED]
+
+    def judged_names(self) -> list[str]:
+        """The judged sets (HealthBench subsets, pairwise vignettes) to protect."""
+        return list(JUDGED) if self.tasks == "all" else [name for name in JUDGED if name in self.tasks]
+
+
+class ReviewConfig(ConfigModel):
+    required: list[str] = Field(
+        default_factory=list,
+        description="Sources whose records are held back until a reviewer accepts or edits them.",
+    )
 
 
 class ExportConfig(ConfigModel):
@@ -132,6 +169,52 @@ class DistillConfig(ConfigModel):
     _no_key = model_validator(mode="before")(refuse_keys)
 
 
+class GuidelinesConfig(ConfigModel):
+    path: str | None = Field(
+        None,
+        description='Guideline files or folder (.jsonl, .md, .txt), "hub" (epfl-llm/guidelines, pinned), '
+        '"hf://ID@COMMIT"; omitted: galen\'s original sample.',
+    )
+    licence: str | None = Field(None, description="Overrides the licence the files or the corpus give.")
+    limit: int | None = Field(None, ge=1, description="Read only the first N guidelines.")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="jsonl: our field (id, title, text, url, source, licence) -> yours."
+    )
+    chunk_words: int = Field(300, ge=20, description="Longest chunk in words; one item is made per chunk.")
+    min_chunk_words: int = Field(20, ge=1, description="Shorter chunks are skipped (too little to ground).")
+
+
+class SynthConfig(ConfigModel):
+    output: str | None = Field(None, description="Output folder (default: <recipe output>/synth).")
+    guidelines: GuidelinesConfig = Field(default_factory=GuidelinesConfig)
+    generators: list[Literal["guideline_qa", "mcq", "vignette"]] = Field(
+        default_factory=lambda: ["guideline_qa", "mcq", "vignette"],
+        min_length=1,
+        description="Which components to make; one item per chunk for each.",
+    )
+    prompts: dict[Literal["guideline_qa", "mcq", "vignette", "verify"], str] = Field(
+        default_factory=dict, description="generator -> its prompt file (default: galen/data/prompts/)."
+    )
+    model: str | None = Field(None, description="Teacher model id (default: the first the endpoint lists).")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="Environment variable holding the teachers' key (never the key)."
+    )
+    tries: int = Field(3, ge=1, description="Attempts per item before it is rejected.")
+    max_tokens: int = Field(512, ge=1)
+    temperature: float = Field(0.7, ge=0, le=2)
+    top_p: float = Field(0.95, gt=0, le=1)
+    top_k: int = Field(20, ge=0)
+    seed: int = 0
+    thinking: bool | None = Field(False, description="Ask the teacher to think (None: its default).")
+    verify: bool = Field(False, description="guideline_qa: also ask the teacher if the passage supports it.")
+    min_quote_words: int = Field(6, ge=1, description="guideline_qa: shortest quote that grounds an answer.")
+    concurrency: int = Field(4, ge=1, description="Calls in flight per teacher URL.")
+    shard_size: int = Field(16, ge=1, description="Items per output shard; a finished shard is never redone.")
+    limit: int | None = Field(None, ge=1, description="Use only the first N chunks.")
+
+    _no_key = model_validator(mode="before")(refuse_keys)
+
+
 class Recipe(ConfigModel):
     name: str = Field(min_length=1, pattern=r"^[\w.-]+$")
     output: str | None = Field(
@@ -144,6 +227,8 @@ class Recipe(ConfigModel):
     decontamination: DecontamConfig = Field(default_factory=DecontamConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     distill: DistillConfig = Field(default_factory=DistillConfig)
+    synth: SynthConfig = Field(default_factory=SynthConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
     base: Path = Field(Path("."), exclude=True, description="The recipe file's folder.")
 
     @model_validator(mode="after")
@@ -155,20 +240,32 @@ class Recipe(ConfigModel):
                     f"sources[{k}]: two sources are named {source.source_name!r}; give one a `name`"
                 )
             seen.add(source.source_name)
+        for k, name in enumerate(self.review.required):
+            if name not in seen:
+                raise ValueError(f"review.required[{k}]: no source is named {name!r}")
         return self
 
     @property
     def output_dir(self) -> Path:
         return self.resolve(self.output) if self.output else Path("data") / self.name
 
+    @property
+    def synth_dir(self) -> Path:
+        return self.resolve(self.synth.output) if self.synth.output else self.output_dir / "synth"
+
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
         return p if p.is_absolute() else (self.base / p)
 
     def benchmark_source(self, task: str) -> str | None:
-        """Where a task's benchmark items come from: a resolved path, "hub"/"hf://", or None (sample)."""
+        """Where a task's benchmark items come from: a resolved path, "hub"/"hf://", HealthBench's
+        "official" or a URL, or None (sample)."""
         where = self.decontamination.benchmarks.get(task)
-        if where is None or where == "hub" or where.startswith("hf://"):
+        if (
+            where is None
+            or where in ("hub", "official")
+            or where.startswith(("hf://", "http://", "https://"))
+        ):
             return where
         return str(self.resolve(where))
 

@@ -35,11 +35,13 @@ class Message(BaseModel):
 
 
 class Generation(BaseModel):
-    """How a generated answer was made (distillation), enough to make it again or audit it.
+    """How a generated answer or item was made (distill, synth), enough to make it again or audit it.
 
-    teacher: the model id the endpoint reported; endpoint: its base URL.
+    teacher: the model id the endpoint reported; endpoint: the base URL that answered.
     prompt_sha256: sha256 of the JSON of the messages sent. sampling: every decoding setting.
     tries: the attempt that was kept (1 = first). finish_reason: the endpoint's, for that attempt.
+    Synthetic items only: generator (guideline_qa, mcq, vignette), template_sha256 (the prompt
+    file's), chunk_id (the guideline chunk it was made from), check (the verdict that accepted it).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -50,6 +52,10 @@ class Generation(BaseModel):
     sampling: dict[str, Any]
     tries: int = Field(ge=1)
     finish_reason: str
+    generator: str | None = None
+    template_sha256: str | None = None
+    chunk_id: str | None = None
+    check: dict[str, Any] | None = None
 
 
 class Record(BaseModel):

@@ -5,7 +5,11 @@
   corpus whose answers are mostly "C" teaches a model to answer "C";
 - lengths: prompt and answer words per source (median, 90th percentile, maximum);
 - contamination: per benchmark, where its items came from and how many records each stage
-  removed, with the highest-scoring matches.
+  removed, with the highest-scoring matches;
+- near duplicates (when the recipe ran MinHash dedup) and clinician review per source;
+- corpus statistics as the cards state them (`stats`): tokens per source and in total with the
+  target model's tokenizer, chain-of-thought coverage, and the cards' figures beside ours (also
+  written as stats.json).
 
 `report.png` has the answer balance and the length histograms. Tables are built once
 (`Table`) and drawn both by the CLI (rich) and into report.md.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,7 @@ from typing import Any
 from galen.data.manifest import read_manifest
 from galen.data.ngrams import words
 from galen.data.record import LABELS, Record
+from galen.data.stats import CARD_FIGURES, CorpusStats, corpus_stats
 from galen.data.texts import answer_text, prompt_text
 
 
@@ -160,14 +166,71 @@ def plot(records: list[Record], found: dict[str, dict[str, list[int]]], path: Pa
     plt.close(fig)
 
 
-def build_report(out: Path, target: Path | None = None) -> tuple[list[Table], Path]:
-    """All tables for `out`, with report.md and report.png written to `target` (default `out`)."""
+def curation_table(manifest: dict[str, Any]) -> Table:
+    """Near duplicates and review verdicts per source (columns only for the stages that ran)."""
+    by_source = manifest.get("counts", {}).get("by_source", {})
+    near = any("near_duplicates" in c for c in by_source.values())
+    review = any("review" in c for c in by_source.values())
+    header = ["source", *(["near duplicates"] if near else [])]
+    header += ["accepted", "edited", "rejected", "pending review"] if review else []
+    rows = []
+    for name, c in by_source.items():
+        row = [name, *([str(c.get("near_duplicates", 0))] if near else [])]
+        if review:
+            r = c.get("review", {})
+            row += [str(r.get(k, 0)) for k in ("accepted", "edited", "rejected", "pending")]
+        rows.append(row)
+    return Table("Near duplicates and clinician review", header, rows if near or review else [])
+
+
+def _big(n: int | None) -> str:
+    if n is None:
+        return "–"
+    return f"{n / 1e6:.1f}M" if n >= 1_000_000 else f"{n / 1e3:.1f}K" if n >= 10_000 else str(n)
+
+
+def stats_tables(stats: CorpusStats) -> list[Table]:
+    names = stats.tokenizers
+    rows = []
+    for source, s in [*stats.by_source.items(), ("total", stats.total())]:
+        cot = f"{100 * s.cot / s.records:.0f}%" if s.records else "–"
+        rows.append(
+            [source, str(s.records), *(_big(s.tokens[n]) for n in names), f"{s.cot} ({cot})", str(s.cot_qa)]
+        )
+    header = ["source", "records", *(f"tokens ({n})" for n in names), "with CoT", "CoT QA"]
+    cards = []
+    for label, card, what in CARD_FIGURES:
+        ours = stats.figure(what)
+        label += f" ({stats.token_basis})" if what == "tokens" and stats.token_basis else ""
+        cards.append(
+            [label, _big(card), _big(ours), f"{100 * ours / card:.3f}%" if ours is not None else "–"]
+        )
+    return [
+        Table("Tokens and chain-of-thought per source", header, rows),
+        Table("This corpus against the cards' figures", ["figure", "card", "this corpus", "share"], cards),
+    ]
+
+
+def build_report(
+    out: Path, target: Path | None = None, tokenizers: Sequence[str] = ("qwen3.6",)
+) -> tuple[list[Table], Path]:
+    """All tables for `out`, with report.md, report.png and stats.json written to `target`
+    (default `out`). `tokenizers`: which models' tokens to count (stats.TOKENIZERS)."""
     manifest = read_manifest(out)
     records = load_records(out)
     found = lengths(records)
-    tables = [counts_table(manifest), balance_table(records), length_table(found), *contamination_tables(out)]
+    stats = corpus_stats(records, list(tokenizers))
+    tables = [
+        counts_table(manifest),
+        curation_table(manifest),
+        *stats_tables(stats),
+        balance_table(records),
+        length_table(found),
+        *contamination_tables(out),
+    ]
     target = target or out
     target.mkdir(parents=True, exist_ok=True)
+    (target / "stats.json").write_text(json.dumps(stats.as_json(), indent=2) + "\n", encoding="utf-8")
     title = manifest.get("recipe", {}).get("name") or out.name
     body = "\n\n".join(t.markdown() for t in tables if t.rows)
     text = f"# galen data report: {title}\n\n{len(records)} records.\n\n{body}\n\n![report](report.png)\n"

@@ -34,9 +34,24 @@ class MediaPrompt:
         return bool(self.ids)
 
 
+@dataclass(frozen=True)
+class TokenLogprob:
+    """A generated token and its log-probability under the model: the raw distribution, before
+    temperature, penalties or a grammar reshaped it (as vLLM and llama.cpp report it). `top`
+    holds the most likely tokens at that position, best first (their own `top` is empty)."""
+
+    token: str
+    logprob: float
+    bytes: tuple[int, ...] = ()
+    top: tuple[TokenLogprob, ...] = ()
+    id: int | None = None  # the token id, where the engine gives it
+
+
 @dataclass
 class GenerationRequest:
-    """One completion. `json_schema` constrains the output where the engine supports it.
+    """One completion. `json_schema` constrains the output where the engine supports it;
+    `logprobs` (None: none) asks for each generated token's `TokenLogprob` with that many
+    alternatives, where `EngineInfo.supports_logprobs`.
 
     `stream=False` says the caller does not need each token as it comes: an engine may deliver
     the text in larger pieces (llama.cpp: every `HELD_TOKENS` tokens, sparing a Python round trip
@@ -47,16 +62,20 @@ class GenerationRequest:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     json_schema: dict[str, Any] | None = None
     stream: bool = True
+    logprobs: int | None = None
 
 
 @dataclass
 class Chunk:
-    """A piece of generated text. The last chunk of a stream has `finish_reason` and usage."""
+    """A piece of generated text. The last chunk of a stream has `finish_reason` and usage.
+    `logprobs`: the tokens generated since the previous chunk, when the request asked for them
+    (a token's text may be released in a later chunk than its log-probability)."""
 
     text: str
     finish_reason: FinishReason | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    logprobs: list[TokenLogprob] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,7 @@ class EngineInfo:
     max_concurrency: int = 1
     supports_json_schema: bool = False
     supports_media: bool = False  # images/video reach the model (see `Engine.encode_media`)
+    supports_logprobs: bool = False  # generated tokens' log-probabilities (`GenerationRequest.logprobs`)
 
 
 class Engine(ABC):
@@ -90,6 +110,13 @@ class Engine(ABC):
             "messages", f"the {self.info.name} engine cannot take images or video", code="media_not_supported"
         )
 
+    def check_json_schema(self, schema: dict[str, Any], param: str) -> None:
+        """Raise a 400 naming `param` if this engine cannot enforce `schema`; called before any
+        generation. Engines whose server compiles the schema itself (remote, vLLM) report a
+        schema they cannot compile when the request reaches them."""
+        if not self.info.supports_json_schema:
+            raise BadRequest(param, f"the {self.info.name} engine cannot constrain output to a JSON schema")
+
     @abstractmethod
     def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
         """Yield text as it is generated; closing the iterator early cancels the generation."""
@@ -97,11 +124,13 @@ class Engine(ABC):
     def generate(self, request: GenerationRequest) -> Chunk:
         """The whole completion as one chunk (finish reason and usage of the last one)."""
         parts: list[str] = []
+        logprobs: list[TokenLogprob] = []
         last = Chunk(text="")
         for chunk in self.stream(request):
             parts.append(chunk.text)
+            logprobs += chunk.logprobs
             last = chunk
-        return Chunk("".join(parts), last.finish_reason, last.prompt_tokens, last.completion_tokens)
+        return Chunk("".join(parts), last.finish_reason, last.prompt_tokens, last.completion_tokens, logprobs)
 
     def close(self) -> None:  # noqa: B027 - engines without resources need not override it
         """Free the model; the engine is unusable afterwards."""

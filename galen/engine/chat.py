@@ -8,6 +8,9 @@ one parser (`chat.parser`), and two features that need more than one engine call
   galen closes it and lets the model answer.
 - forced tool calls (`tool_choice` required or named): after the reasoning, the call's opening
   is appended and the model completes it (see `chat.tool_choice`).
+- structured outputs (`output_format`): the answer after the reasoning is generated under the
+  same JSON-schema constraint as a forced call's arguments (see `chat.output_format`), so the
+  reasoning stays free, as with vLLM's reasoning parsers.
 
 Each extra call continues the same text, so llama.cpp's and vLLM's prompt caches make it cheap.
 """
@@ -19,11 +22,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from galen.chat.messages import has_media, normalize_messages, template_messages
+from galen.chat.output_format import OutputFormat
 from galen.chat.parser import Delta, OutputParser, ParsedOutput
 from galen.chat.template import ChatTemplate
 from galen.chat.tool_choice import CALL_CLOSE, ForcedCall, forced_call, validate_tool_choice
 from galen.chat.tool_prompt import template_renders_tools, with_tool_instructions
-from galen.engine.base import Engine, FinishReason, GenerationRequest, MediaPrompt
+from galen.engine.base import Engine, FinishReason, GenerationRequest, MediaPrompt, TokenLogprob
 from galen.engine.sampling import PRESETS, SamplingParams
 from galen.errors import BadRequest, ContextWindowExceeded, ModelLoadError
 from galen.media import MediaInput, MediaPolicy, collect_media
@@ -44,6 +48,8 @@ class ChatRequest:
     template_kwargs: dict[str, Any] = field(default_factory=dict)
     thinking_budget: int | None = None
     mm_processor_kwargs: dict[str, Any] | None = None  # video frame sampling (fps, num_frames, ...)
+    output_format: OutputFormat | None = None  # a JSON constraint on the answer (response_format)
+    logprobs: int | None = None  # None: none; k: each generated token's, with k alternatives
 
 
 @dataclass
@@ -77,6 +83,7 @@ class ChatEvent:
     completion_tokens: int = 0
     output: ParsedOutput | None = None  # the whole parsed output, on the last event only
     reasoning_tokens: int = 0  # on the last event
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # tokens generated since the last event
 
 
 @dataclass
@@ -171,8 +178,17 @@ class ChatEngine:
             )
         return min(sampling.max_tokens or room, room)
 
+    def check_features(self, request: ChatRequest) -> None:
+        """A 400 naming the field when the engine cannot do what the request asks."""
+        if request.output_format is not None:
+            self.engine.check_json_schema(request.output_format.schema, request.output_format.param)
+        if request.logprobs is not None and not self.engine.info.supports_logprobs:
+            name = self.engine.info.name
+            raise BadRequest("logprobs", f"the {name} engine does not return log-probabilities")
+
     def prepare(self, request: ChatRequest) -> Prepared:
         """Render and check a request before any token is generated, so errors come first."""
+        self.check_features(request)
         prompt = self.render(request)
         return Prepared(request, prompt, self._budget(prompt, request.sampling))
 
@@ -204,7 +220,7 @@ class ChatEngine:
 
 
 class _Run:
-    """One generation: up to three engine calls (reasoning, forced call, answer) on one text."""
+    """One generation: up to three engine calls (reasoning, forced call or answer) on one text."""
 
     def __init__(
         self, chat: ChatEngine, request: ChatRequest, prompt: Prompt, budget: int, stream: bool = True
@@ -225,11 +241,16 @@ class _Run:
         self.forced = (
             forced_call(request.tool_choice, prompt.tools, profile.tool_format) if prompt.tools else None
         )
+        # The answer's constraint; a forced call has its own (and a call is the whole answer).
+        output_format = request.output_format
+        self.answer_schema = output_format.schema if output_format and not self.forced else None
 
     def events(self) -> Iterator[ChatEvent]:
         think = self.chat.profile.think
         budget = self.request.thinking_budget
-        if self.prompt.starts_in_reasoning and think and (budget is not None or self.forced):
+        # Reasoning first, in its own call, when the answer after it is forced or constrained.
+        separate = budget is not None or self.forced or self.answer_schema is not None
+        if self.prompt.starts_in_reasoning and think and separate:
             limit = min(self.budget if budget is None else budget, self.budget)
             if limit > 0:
                 yield from self._call(limit, stop_after=think.close)
@@ -238,10 +259,13 @@ class _Run:
                     yield from self._end()
                     return
                 yield from self._inject(f"\n{think.close}\n\n")
+            elif self.answer_schema is not None and self.generated.endswith(think.close):
+                # The constraint allows no leading whitespace: write the break the model would.
+                yield from self._inject("\n\n")
         if self.forced:
             yield from self._forced(self.forced)
         elif self.left > 0:
-            yield from self._call(self.left)
+            yield from self._call(self.left, schema=self.answer_schema)
         yield from self._end()
 
     @property
@@ -277,7 +301,9 @@ class _Run:
         sampling = sampling.updated(max_tokens=max_tokens, stop=tuple(sampling.stop) + extra_stop)
         # Stopping after the think block needs the text as it comes.
         per_token = self.stream or stop_after is not None
-        request = GenerationRequest(self._prompt(), sampling, schema, stream=per_token)
+        request = GenerationRequest(
+            self._prompt(), sampling, schema, stream=per_token, logprobs=self.request.logprobs
+        )
         start = len(self.generated)
         stream = self.chat.engine.stream(request)
         try:
@@ -291,8 +317,8 @@ class _Run:
                         self.generated[start:]
                     )
                 delta = self.parser.feed(chunk.text)
-                if delta:
-                    yield ChatEvent(delta)
+                if delta or chunk.logprobs:
+                    yield ChatEvent(delta, logprobs=chunk.logprobs)
                 if stop_after and stop_after in self.generated[start:] and not chunk.finish_reason:
                     self.used += self.chat.engine.count_tokens(self.generated[start:])
                     self.finish = "stop"

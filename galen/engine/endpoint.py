@@ -53,6 +53,7 @@ class Answer:
     prompt_tokens: int
     completion_tokens: int
     reasoning_tokens: int
+    endpoint: str = ""  # the server that answered (a teacher pool has several), "" when unknown
 
     @property
     def truncated(self) -> bool:
@@ -66,6 +67,18 @@ class Answer:
 
 class EndpointError(EngineError):
     """A server could not be used: the message is one line that says what to change."""
+
+
+class PromptTooLong(EndpointError):
+    """The server refused the prompt as longer than its context window (galen serve's
+    `context_length_exceeded`, vLLM's "maximum context length"): this prompt, not the server,
+    is the problem, so a batch job can count it and go on."""
+
+
+def _too_long(exc: Exception) -> bool:
+    code = getattr(exc, "code", None)
+    text = str(getattr(exc, "message", "")).lower()
+    return code == "context_length_exceeded" or "maximum context length" in text or "context window" in text
 
 
 def resolve_api_key(given: str | None = None, env: str = DEFAULT_KEY_ENV) -> str:
@@ -91,6 +104,8 @@ def endpoint_error(exc: Exception, url: str, model: str | None, key_env: str) ->
         return EndpointError(
             f"{url} refused the API key ({exc.status_code}): set {key_env} or pass --api-key"
         )
+    if isinstance(exc, openai.BadRequestError) and _too_long(exc):
+        return PromptTooLong(f"{url} refused a prompt as too long: {one_line(exc.message)}")
     if isinstance(exc, openai.NotFoundError):
         what = f"model {model!r}" if model else "the request"
         return EndpointError(f"{url} answered 404 for {what}: {one_line(exc.message)}")
@@ -204,6 +219,7 @@ class EndpointClient:
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
             reasoning_tokens=(getattr(details, "reasoning_tokens", None) or 0) if details else 0,
+            endpoint=self.base_url,
         )
 
     async def loglikelihoods(self, requests: list[LoglikRequest]) -> list[Loglik]:

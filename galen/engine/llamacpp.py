@@ -27,7 +27,8 @@ from typing import Any
 
 import httpx
 
-from galen.engine.base import Chunk, Engine, EngineInfo, GenerationRequest
+from galen.engine import grammar
+from galen.engine.base import Chunk, Engine, EngineInfo, GenerationRequest, TokenLogprob
 from galen.errors import BadRequest, ContextWindowExceeded, EngineError, ModelLoadError
 
 _DONE = object()
@@ -56,8 +57,36 @@ def _body(request: GenerationRequest, stream: bool) -> dict[str, Any]:
     if s.seed is not None:
         body["seed"] = s.seed
     if request.json_schema is not None:
-        body["json_schema"] = request.json_schema
+        # llama.cpp compiles it with llguidance (xllamacpp is built with it), as galen checked it.
+        body["json_schema"] = grammar.with_layout(request.json_schema)
+    if request.logprobs is not None:
+        # The raw distribution (post_sampling_probs off); at least one, for the sampled token.
+        body["n_probs"] = max(request.logprobs, 1)
     return body
+
+
+def _logprobs(choice: dict[str, Any], top: int | None) -> list[TokenLogprob]:
+    """llama.cpp's `logprobs.content` entries, with `top` alternatives each."""
+    if top is None:
+        return []
+    entries = (choice.get("logprobs") or {}).get("content") or []
+    return [_token_logprob(e, top) for e in entries]
+
+
+def _token_logprob(entry: dict[str, Any], top: int) -> TokenLogprob:
+    alternatives = tuple(_token_logprob(t, 0) for t in (entry.get("top_logprobs") or [])[:top])
+    token = entry.get("token", "")
+    raw = entry.get("bytes")
+    data = tuple(raw) if raw else tuple(token.encode())
+    return TokenLogprob(token, float(entry["logprob"]), data, alternatives, entry.get("id"))
+
+
+def _merged_logprobs(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for item in items:
+        choices = item.get("choices") or [{}]
+        out += ((choices[0].get("logprobs") or {}).get("content")) or []
+    return out
 
 
 def _is_text(item: dict[str, Any]) -> bool:
@@ -66,12 +95,17 @@ def _is_text(item: dict[str, Any]) -> bool:
     return "error" not in item and bool(choices) and not choices[0].get("finish_reason")
 
 
-def _prefixed(item: dict[str, Any], text: str) -> dict[str, Any]:
-    """`item` with held-back `text` before its own (the last of a piece, an error, the end)."""
+def _prefixed(item: dict[str, Any], held: list[dict[str, Any]]) -> dict[str, Any]:
+    """`item` with the held-back chunks' text (and log-probabilities) before its own: the last
+    chunk of a piece, an error, the end."""
     if not item.get("choices"):
         return item
     first = item["choices"][0]
-    return {**item, "choices": [{**first, "text": text + (first.get("text") or "")}, *item["choices"][1:]]}
+    text = "".join(h["choices"][0].get("text") or "" for h in held)
+    merged = {**first, "text": text + (first.get("text") or "")}
+    if logprobs := _merged_logprobs([*held, item]):
+        merged["logprobs"] = {"content": logprobs}
+    return {**item, "choices": [merged, *item["choices"][1:]]}
 
 
 def _raise_for(error: dict[str, Any]) -> None:
@@ -128,6 +162,7 @@ class LlamaCppEngine(Engine):
             context_length=context_length,
             max_concurrency=parallel,
             supports_json_schema=True,
+            supports_logprobs=True,
         )
 
     def tokenize(self, text: str) -> list[int]:
@@ -137,6 +172,9 @@ class LlamaCppEngine(Engine):
         response.raise_for_status()
         return response.json()["tokens"]
 
+    def check_json_schema(self, schema: dict[str, Any], param: str) -> None:
+        grammar.check_schema(schema, param)  # the compiler llama.cpp itself uses
+
     def stream(self, request: GenerationRequest) -> Iterator[Chunk]:
         if isinstance(request.prompt, str):
             # Token ids, not text: llama.cpp would add a BOS that the chat template already wrote.
@@ -144,7 +182,7 @@ class LlamaCppEngine(Engine):
         request = self._within_window(request)
         chunks: queue.Queue[Any] = queue.Queue()
         cancelled = threading.Event()
-        held: list[str] = []  # text not handed over yet, when only the whole answer is wanted
+        held: list[dict[str, Any]] = []  # chunks not handed over yet, when only the whole answer is wanted
 
         def on_chunk(data: bytes) -> bool:
             # Bytes, not str: a token cut inside a multibyte character must not kill the stream.
@@ -152,9 +190,9 @@ class LlamaCppEngine(Engine):
             with self._lock:
                 self.tokens_generated += 1
             if not request.stream and _is_text(item) and len(held) < HELD_TOKENS - 1:
-                held.append(item["choices"][0].get("text") or "")
+                held.append(item)
             else:
-                chunks.put(_prefixed(item, "".join(held)) if held else item)
+                chunks.put(_prefixed(item, held) if held else item)
                 held.clear()
             return cancelled.is_set()
 
@@ -172,7 +210,7 @@ class LlamaCppEngine(Engine):
             self._running.add(cancelled)
         threading.Thread(target=run, daemon=True, name="llama.cpp-request").start()
         try:
-            yield from self._chunks(chunks)
+            yield from self._chunks(chunks, request.logprobs)
         finally:
             cancelled.set()
 
@@ -187,7 +225,7 @@ class LlamaCppEngine(Engine):
             request = replace(request, sampling=request.sampling.updated(max_tokens=window - n_prompt))
         return request
 
-    def _chunks(self, chunks: queue.Queue[Any]) -> Iterator[Chunk]:
+    def _chunks(self, chunks: queue.Queue[Any], top_logprobs: int | None = None) -> Iterator[Chunk]:
         while (item := chunks.get()) is not _DONE:
             if isinstance(item, Exception):
                 raise EngineError(f"llama.cpp failed: {item}") from item
@@ -200,6 +238,7 @@ class LlamaCppEngine(Engine):
                 finish_reason=choice.get("finish_reason"),
                 prompt_tokens=usage.get("prompt_tokens"),
                 completion_tokens=usage.get("completion_tokens"),
+                logprobs=_logprobs(choice, top_logprobs),
             )
 
     @property

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from galen.engine import grammar
 from galen.engine.base import (
     Chunk,
     Engine,
@@ -26,6 +27,7 @@ from galen.engine.base import (
     Loglik,
     LoglikRequest,
     MediaPrompt,
+    TokenLogprob,
 )
 from galen.engine.loglik import EncodedPair, PrefixScorer, encode_pair
 from galen.engine.sampling import SamplingParams
@@ -94,12 +96,15 @@ class TransformersEngine(Engine):
             model_id=model_id or (Path(gguf).stem if gguf else folder.name),
             context_length=int(ctx),
             max_concurrency=1,
-            supports_json_schema=False,
+            supports_json_schema=True,
             supports_media=self.vision is not None,
+            supports_logprobs=True,
         )
         self.eos_ids = self._eos_ids(extra_eos)
         self._bos_prefix = self._tokenizer_bos()
         self._lock = threading.Lock()
+        self._grammar_tokenizer: Any = None  # llguidance's view of the vocabulary, built when first needed
+        self._grammar_lock = threading.Lock()  # not _lock: that one is held for a whole generation
 
     def _load(self, folder: Path, gguf: str | None, dtype: str) -> tuple[Any, Any]:
         kwargs: dict[str, Any] = {"local_files_only": True}
@@ -194,7 +199,36 @@ class TransformersEngine(Engine):
         if len(prompt) >= ctx or (wanted is not None and len(prompt) + wanted > ctx):
             raise ContextWindowExceeded(len(prompt), wanted or 1, ctx)
         max_tokens = wanted if wanted is not None else ctx - len(prompt)
-        return self._generate(prompt, request.sampling, max_tokens, features)
+        constraint = self._constraint(request.json_schema)
+        return self._generate(prompt, request.sampling, max_tokens, features, constraint, request.logprobs)
+
+    # -- structured outputs and log-probabilities -------------------------------------------------
+
+    def check_json_schema(self, schema: dict[str, Any], param: str) -> None:
+        grammar.check_schema(schema, param)
+
+    def _constraint(self, schema: dict[str, Any] | None) -> grammar.TokenConstraint | None:
+        if schema is None:
+            return None
+        with self._grammar_lock:
+            if self._grammar_tokenizer is None:
+                vocab = self.model.get_output_embeddings().weight.shape[0]
+                self._grammar_tokenizer = grammar.hf_tokenizer(self.tokenizer, vocab)
+        return grammar.TokenConstraint(self._grammar_tokenizer, schema, self.eos_ids)
+
+    def _token_logprob(self, logits: torch.Tensor, token: int, top: int) -> TokenLogprob:
+        """`token`'s log-probability under the raw logits, with the `top` most likely tokens."""
+        logprobs = torch.log_softmax(logits, dim=-1)
+        alternatives: tuple[TokenLogprob, ...] = ()
+        if top:
+            values, ids = torch.topk(logprobs, top)
+            alternatives = tuple(self._logprob(int(i), float(v)) for v, i in zip(values, ids, strict=True))
+        chosen = self._logprob(token, float(logprobs[token]))
+        return TokenLogprob(chosen.token, chosen.logprob, chosen.bytes, alternatives, token)
+
+    def _logprob(self, token: int, logprob: float) -> TokenLogprob:
+        text = self._decode([token])
+        return TokenLogprob(text, logprob, tuple(text.encode()), id=token)
 
     def _forward(
         self, ids: list[int], cache: Any, features: dict[str, Any] | None = None
@@ -214,8 +248,16 @@ class TransformersEngine(Engine):
         return out.logits[0, -1].float(), out.past_key_values
 
     def _generate(
-        self, prompt: list[int], sampling: SamplingParams, max_tokens: int, features: dict[str, Any] | None
+        self,
+        prompt: list[int],
+        sampling: SamplingParams,
+        max_tokens: int,
+        features: dict[str, Any] | None,
+        constraint: grammar.TokenConstraint | None = None,
+        top_logprobs: int | None = None,
     ) -> Iterator[Chunk]:
+        """The token loop. `constraint` masks the logits before sampling; `top_logprobs` (None:
+        none) reports each token's log-probability under the raw logits, before either."""
         with self._lock:
             self._reset_positions()
             sampler = _Sampler(sampling, prompt, self.device)
@@ -226,24 +268,34 @@ class TransformersEngine(Engine):
             logits, cache = self._forward(prompt, cache, features)
             finish: FinishReason = "length"
             produced = 0
+            logprobs: list[TokenLogprob] = []  # not handed over yet
             while produced < max_tokens:
-                token = sampler.next(logits)
+                token = sampler.next(constraint.apply(logits) if constraint else logits)
                 produced += 1
                 if token in self.eos_ids:
                     finish = "stop"
                     break
+                entry = None if top_logprobs is None else self._token_logprob(logits, token, top_logprobs)
                 piece, stopped = text.push(token)
-                if stopped:
+                if stopped:  # the token that completed a stop string is not part of the answer
                     finish = "stop"
                     break
+                if entry is not None:
+                    logprobs.append(entry)
                 if piece:
-                    yield Chunk(piece)
+                    yield Chunk(piece, logprobs=logprobs)
+                    logprobs = []
+                if constraint:
+                    constraint.advance(token)
+                    if constraint.done:
+                        finish = "stop"
+                        break
                 if produced < max_tokens:
                     logits, cache = self._forward([token], cache)
             tail = text.finish()
             if text.stopped:  # the last characters may have completed a stop string
                 finish = "stop"
-            yield Chunk(tail, finish, prompt_tokens=len(prompt), completion_tokens=produced)
+            yield Chunk(tail, finish, len(prompt), produced, logprobs)
 
     # -- scoring --------------------------------------------------------------------------------
 

@@ -46,12 +46,20 @@ class EvalConfig(ConfigModel):
     api_key_env: str = Field(DEFAULT_KEY_ENV, description="Environment variable holding the endpoint's key.")
     timeout: float = Field(TIMEOUT, gt=0, description="Seconds one endpoint call may take.")
     max_retries: int = Field(MAX_RETRIES, ge=0, description="Retries of a failed endpoint call (429, 5xx).")
-    tasks: list[str] = Field(min_length=1, description="Task names (see `galen eval tasks`).")
+    tasks: list[str] = Field(
+        min_length=1, description="Task names, groups (multimedqa) or task spec files (.yaml)."
+    )
     preset: Literal["galen", "lm-eval"] | None = Field(
         None, description="Prompt preset: galen, or lm-eval (the default for loglik)."
     )
     mode: Mode = Field("generate", description="generate (answers are extracted) or loglik.")
     language: list[str] = Field(default_factory=lambda: ["en"], description="MMLU-ProX languages.")
+    num_fewshot: int | None = Field(
+        None, ge=0, description="Few-shot exemplars for the tasks that have them (default: the task's)."
+    )
+    system_prompt: str | None = Field(
+        None, description="A system message for every prompt (in loglik mode, the start of the context)."
+    )
     limit: int | None = Field(None, ge=1, description="First N items of each task.")
     samples: int = Field(1, ge=1, description="Answers per item: mean accuracy over k, and maj@k.")
     concurrency: int = Field(8, ge=1, description="Calls in flight.")
@@ -71,6 +79,13 @@ class EvalConfig(ConfigModel):
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _listed(value)
+
+    @field_validator("tasks")
+    @classmethod
+    def _spec_paths(cls, value: list[str], info: Any) -> list[str]:
+        """A task spec file (.yaml) given in a config is relative to the config's folder."""
+        base = (info.context or {}).get("base")
+        return [resolve_path(t, base) if t.lower().endswith((".yaml", ".yml")) else t for t in value]
 
     @field_validator("data")
     @classmethod

@@ -141,6 +141,108 @@ def wilson_ci(successes: int, n: int, z: float = 1.96) -> Interval:
     return Interval(low, high)
 
 
+class ClusteredScore(NamedTuple):
+    """A mean over answers grouped into clusters (an item's k samples), with its uncertainty.
+
+    stderr: the cluster-robust standard error (CR1, as statsmodels' OLS on a constant with
+    `cov_type="cluster"`); n_clusters: items; n_effective: how many independent answers the
+    clustered stderr is worth (Kish's design effect), the n of the Wilson interval `ci`.
+    """
+
+    mean: float
+    stderr: float
+    ci: Interval
+    n_clusters: int
+    n_effective: float
+
+
+def clustered_stderr(values: Sequence[float], clusters: Sequence[object]) -> float:
+    """Cluster-robust (CR1) standard error of the mean of `values`, clusters given per value.
+
+    sqrt(G/(G-1) * sum_g (sum_{i in g} (x_i - mean))^2) / N, which is statsmodels'
+    `OLS(values, ones).fit(cov_type="cluster", cov_kwds={"groups": clusters}).bse[0]`
+    (its small-sample factor (N-1)/(N-K) is 1 for one regressor). With one value per cluster it
+    is the ordinary sample stderr (ddof=1); with k equal-size clusters it is the sample stderr
+    of the cluster means. 0 for fewer than two clusters.
+
+    >>> round(clustered_stderr([1, 1, 0, 0], ["a", "a", "b", "b"]), 4)
+    0.5
+    """
+    _check_paired(values, clusters, "values/clusters")
+    if not values:
+        return 0.0
+    m = mean(values)
+    sums: dict[object, float] = {}
+    for x, g in zip(values, clusters, strict=True):
+        sums[g] = sums.get(g, 0.0) + (x - m)
+    g_count = len(sums)
+    if g_count < 2:
+        return 0.0
+    return math.sqrt(g_count / (g_count - 1) * math.fsum(s * s for s in sums.values())) / len(values)
+
+
+def clustered_score(values: Sequence[float], clusters: Sequence[object], z: float = 1.96) -> ClusteredScore:
+    """Mean of 0/1 `values` with a stderr and Wilson interval that respect `clusters`.
+
+    With one value per cluster this is the plain Wilson interval on n. With k answers per item
+    the answers are not independent: the interval is Wilson's on the effective sample size
+    n_eff = p(1-p) / V, V the plug-in clustered variance of the mean (sum over clusters of the
+    squared summed deviations, over N^2): Kish's N / design effect. k identical answers per item
+    give n_eff = n items exactly, never a sqrt(k) narrower interval; k independent answers give
+    about N.
+
+    >>> s = clustered_score([1, 1, 1, 0, 0, 0], ["a", "a", "a", "b", "b", "b"])
+    >>> s.n_clusters, s.n_effective, round(s.stderr, 4)
+    (2, 2.0, 0.5)
+    """
+    if not values:
+        return ClusteredScore(0.0, 0.0, Interval(0.0, 1.0), 0, 0.0)
+    n, groups = len(values), len(set(clusters))
+    m = mean(values)
+    se = clustered_stderr(values, clusters)
+    if groups == n:  # one answer per item: the ordinary Wilson interval
+        return ClusteredScore(m, se, wilson_ci(round(m * n), n, z), groups, float(n))
+    sums: dict[object, float] = {}
+    for x, g in zip(values, clusters, strict=True):
+        sums[g] = sums.get(g, 0.0) + (x - m)
+    plug_in = math.fsum(s * s for s in sums.values()) / (n * n)
+    spread = m * (1 - m)
+    if spread <= 0:
+        n_eff = float(groups)  # all right or all wrong: count items, the cautious choice
+    else:
+        n_eff = float(n) if plug_in <= 0 else min(float(n), spread / plug_in)
+    return ClusteredScore(m, se, wilson_interval(m, n_eff, z), groups, n_eff)
+
+
+def wilson_interval(p: float, n: float, z: float = 1.96) -> Interval:
+    """Wilson score interval for a proportion `p` observed on a (possibly fractional) `n`.
+
+    >>> [round(x, 4) for x in wilson_interval(0.5, 4)]
+    [0.15, 0.85]
+    """
+    if n <= 0:
+        return Interval(0.0, 1.0)
+    z2 = z * z
+    denom = 1 + z2 / n
+    center = (p + z2 / (2 * n)) / denom
+    half = z / denom * math.sqrt(max(p * (1 - p), 0.0) / n + z2 / (4 * n * n))
+    return Interval(0.0 if p <= 0 else max(0.0, center - half), 1.0 if p >= 1 else min(1.0, center + half))
+
+
+def format_p(p: float, n_resamples: int | None = None) -> str:
+    """A p-value as printed: never "0.000". A bootstrap p of 0 reads "< 1/n_resamples"; an exact
+    p below 0.001 is shown in scientific notation ("< 1e-300" where it underflowed to 0).
+
+    >>> format_p(0.0, 1000), format_p(0.0213), format_p(2.5e-7), format_p(0.0)
+    ('< 0.001', '0.021', '2.5e-07', '< 1e-300')
+    """
+    if p <= 0:
+        return f"< {1 / n_resamples:g}" if n_resamples else "< 1e-300"
+    if n_resamples and p < 1 / n_resamples:
+        return f"< {1 / n_resamples:g}"
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
 def normal_ci(mean: float, stderr: float, z: float = 1.96) -> Interval:
     """Normal-approximation interval mean +/- z * stderr.
 

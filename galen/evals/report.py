@@ -20,8 +20,10 @@ from rich.table import Table
 
 from galen import RESEARCH_NOTICE
 from galen.evals.config import EvalConfig
+from galen.evals.lmeval_results import lmeval_results
 from galen.evals.results import SampleResult, TaskRun
 from galen.evals.task import Task
+from galen.evals.tasks.groups import group_scores
 from galen.models.fingerprint import model_input
 from galen.provenance import config_file, file_input, stamp, write_provenance
 
@@ -42,8 +44,10 @@ MD_COLUMNS = (
 
 
 def prompts_hash(results: list[SampleResult]) -> str:
+    """sha256 of every item's prompt, once per item (the k answers to an item share it, so runs
+    with different --samples that asked the same thing hash the same)."""
     digest = hashlib.sha256()
-    for r in sorted(results, key=lambda r: (r.id, r.k)):
+    for r in sorted((r for r in results if r.k == 0), key=lambda r: r.id):
         digest.update(json.dumps(r.messages, sort_keys=True, ensure_ascii=False).encode())
     return digest.hexdigest()
 
@@ -72,6 +76,7 @@ def results_json(
             }
             for task, score, results in runs
         },
+        "groups": group_scores(config.tasks, {task.name: (score.value, score.n) for task, score, _ in runs}),
     }
 
 
@@ -123,6 +128,8 @@ def report_md(results: dict[str, Any]) -> str:
         )
         for metric, value in s["extra"].items():
             lines.append(f"| | | | | {metric} | {value:.4f} | | | | | |")
+    for name, g in results.get("groups", {}).items():
+        lines.append(f"| {name} (group) | | | | {g['aggregation']} | {g['value']:.4f} | | | {g['n']} | | |")
     lines += ["", "## Subgroups", ""]
     for name, s in results["tasks"].items():
         for group, v in s["subgroups"].items():
@@ -168,10 +175,12 @@ def write_run(
     header = stamp()
     results = results_json(config, fingerprint, runs, header)
     (output / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    lmeval = json.dumps(lmeval_results(results), indent=2, ensure_ascii=False)
+    (output / "results_lmeval.json").write_text(lmeval)
     (output / "report.md").write_text(report_md(results))
     plot(results, output / "accuracy.png")
     data = [file_input("benchmark", f, ref=task.name) for task, _, _ in runs for f in task.files]
-    written = [output / name for name in ("results.json", "report.md", "accuracy.png")]
+    written = [output / name for name in ("results.json", "results_lmeval.json", "report.md", "accuracy.png")]
     written += [output / f"samples_{task.name}.jsonl" for task, _, _ in runs]
     write_provenance(
         output,

@@ -15,6 +15,7 @@ from galen.evals.cache import CallCache
 from galen.evals.clients import ModelClient
 from galen.evals.config import EvalConfig
 from galen.evals.task import Task
+from galen.evals.tasks.groups import group_scores
 
 
 @dataclass
@@ -77,3 +78,8 @@ class EvalRun:
     fingerprint: dict[str, Any]
     tasks: list[TaskRun]
     resumed_calls: int
+
+    @property
+    def groups(self) -> dict[str, dict[str, Any]]:
+        """Scores of the task groups asked for (multimedqa): see `tasks.groups.group_scores`."""
+        return group_scores(self.config.tasks, {t.name: (s.value, s.n) for t, s, _ in self.tasks})

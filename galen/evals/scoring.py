@@ -3,6 +3,10 @@
 Unparsed answers count as wrong and their rate is reported next to the score, as are the
 truncation rate and the mean number of thinking tokens, so a low score can be told apart from
 a formatting or length problem.
+
+With k answers per item (`--samples k`) the answers to one item are not independent: the
+stderr and the 95% CI are clustered by item (`metrics.clustered_score`), so they are as wide
+as the number of items allows, not sqrt(k) too narrow.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from statistics import fmean
 
-from galen.evals.metrics import macro_f1, majority_vote, mean_stderr, wilson_ci
+from galen.evals.metrics import clustered_score, macro_f1, majority_vote
 from galen.evals.results import SampleResult, TaskScore
 from galen.evals.task import Task
 
@@ -34,11 +38,13 @@ def _subgroups(task: Task, results: list[SampleResult]) -> dict[str, dict[str, f
 
 
 def score_task(task: Task, results: list[SampleResult]) -> TaskScore:
-    """Accuracy over all answers (mean over k when k > 1), with Wilson 95% CI and stderr."""
+    """Accuracy over all answers (mean over k when k > 1), with stderr and Wilson 95% CI
+    clustered by item."""
     correct = [float(r.correct) for r in results]
-    value, stderr = mean_stderr(correct)
+    clustered = clustered_score(correct, [r.id for r in results])
+    value, stderr = clustered.mean, clustered.stderr
     items = _by_item(results)
-    low, high = wilson_ci(int(sum(correct)), len(correct)) if correct else (0.0, 0.0)
+    low, high = clustered.ci if correct else (0.0, 0.0)
     extra: dict[str, float] = {}
     loglik = bool(results) and results[0].logliks is not None
     if loglik:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from galen import RESEARCH_NOTICE, __version__
-from galen.serve import chat_completions, completions, models
+from galen.serve import chat_completions, completions, models, playground
 from galen.serve.body_limit import BodyLimit
 from galen.serve.errors import error_body, install_error_handlers
 from galen.serve.state import ServerState
@@ -21,7 +21,7 @@ from galen.serve.state import ServerState
 log = logging.getLogger("galen.serve")
 OPEN_PATHS = ("/health",)
 # Metrics label known routes only, so random URLs cannot grow the label set without bound.
-ROUTES = ("/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics", "/tokenize")
+ROUTES = ("/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics", "/tokenize", "/")
 
 
 def _bearer(scope: Scope) -> str:
@@ -33,6 +33,7 @@ def _bearer(scope: Scope) -> str:
 
 class Guard:
     """API key check (when one is set) and per-request metrics; no prompt text is logged.
+    /health and the playground's page and files need no key: the page asks for it itself.
 
     A plain ASGI middleware: Starlette's BaseHTTPMiddleware would hide client disconnects
     from the endpoints, and a disconnect must cancel the generation.
@@ -48,7 +49,8 @@ class Guard:
         state: ServerState = scope["app"].state.galen
         path = scope["path"]
         key = state.settings.api_key
-        if key and path not in OPEN_PATHS and not hmac.compare_digest(_bearer(scope).encode(), key.encode()):
+        open_path = path in OPEN_PATHS or (state.settings.ui and playground.is_open(path))
+        if key and not open_path and not hmac.compare_digest(_bearer(scope).encode(), key.encode()):
             body = error_body("missing or wrong API key", "authentication_error", code="invalid_api_key")
             await JSONResponse(body, 401)(scope, receive, send)
             return
@@ -90,4 +92,6 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)  # outermost: see its doc
     for module in (chat_completions, completions, models):
         app.include_router(module.router)
+    if state.settings.ui:
+        app.include_router(playground.router)
     return app

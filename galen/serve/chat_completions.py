@@ -19,6 +19,7 @@ from galen.chat.tool_choice import effective_tool_choice
 from galen.engine.chat import ChatEvent, ChatRequest, Prepared
 from galen.serve.disconnect import complete_or_cancel
 from galen.serve.limits import Admission, Slot
+from galen.serve.logprobs import chat_logprobs
 from galen.serve.protocol import ChatCompletionRequest
 from galen.serve.state import ServerState
 from galen.serve.streaming import sse, sse_done, start_stream
@@ -45,6 +46,8 @@ def _chat_request(body: ChatCompletionRequest, state: ServerState) -> ChatReques
         template_kwargs=kwargs,
         thinking_budget=body.thinking_budget,
         mm_processor_kwargs=body.mm_processor_kwargs,
+        output_format=body.response_format.output_format() if body.response_format else None,
+        logprobs=body.logprobs_wanted(),
     )
     request.sampling = state.sampling(body, state.chat.thinking_enabled(request))
     return request
@@ -176,8 +179,12 @@ async def _stream(
             now = time.perf_counter()
             (state.metrics.ttft if last is None else state.metrics.itl).observe(now - (last or started))
             last = now
-            if delta := choices[index].delta(event.delta):
-                yield sse({**base, "choices": [{"index": index, "delta": delta, "finish_reason": None}]})
+            delta = choices[index].delta(event.delta)
+            if delta or event.logprobs:
+                choice: dict[str, Any] = {"index": index, "delta": delta or {}, "finish_reason": None}
+                if body.logprobs:
+                    choice["logprobs"] = chat_logprobs(event.logprobs)
+                yield sse({**base, "choices": [choice]})
             if event.finish_reason:
                 prompt_tokens = event.prompt_tokens
                 completion_tokens += event.completion_tokens
@@ -201,8 +208,10 @@ async def _one_choice(
 ) -> tuple[dict[str, Any], ChatEvent]:
     choice = _Choice(index, parallel)
     last = ChatEvent(Delta())
+    logprobs = []
     async for event in _events(slot, state, prepared, seed, stream=False):  # the answer, whole
         choice.delta(event.delta)
+        logprobs += event.logprobs
         last = event
     output = last.output
     assert output is not None
@@ -217,6 +226,8 @@ async def _one_choice(
         for call in message["tool_calls"]:
             call.pop("index")
     body: dict[str, Any] = {"index": index, "message": message, "finish_reason": choice.finish_reason(last)}
+    if prepared.request.logprobs is not None:
+        body["logprobs"] = chat_logprobs(logprobs)
     if output.issues:
         body["tool_call_errors"] = _issues(last)
     _log_output(state, last)

@@ -17,6 +17,7 @@ from galen.engine.sampling import SamplingParams
 from galen.errors import BadRequest, ContextWindowExceeded
 from galen.serve.disconnect import complete_or_cancel
 from galen.serve.limits import Admission, Slot
+from galen.serve.logprobs import completion_logprobs
 from galen.serve.protocol import CompletionRequest
 from galen.serve.state import ServerState
 from galen.serve.streaming import sse, sse_done, start_stream
@@ -40,6 +41,8 @@ def _requests(
     Runs after admission, in a slot: tokenising is work too."""
     sampling = state.sampling(body, thinking=None)
     engine = state.chat.engine
+    schema = _json_schema(state, body)
+    _check_logprobs(state, body)
     out = []
     for p_index, prompt in enumerate(prompts):
         param = "prompt" if len(prompts) == 1 else f"prompt[{p_index}]"
@@ -56,8 +59,24 @@ def _requests(
             params: SamplingParams = sampling.updated(
                 max_tokens=min(sampling.max_tokens or room, room), seed=seed
             )
-            out.append((p_index * body.n + i, GenerationRequest(prompt, params)))
+            request = GenerationRequest(prompt, params, json_schema=schema, logprobs=body.logprobs)
+            out.append((p_index * body.n + i, request))
     return out
+
+
+def _json_schema(state: ServerState, body: CompletionRequest) -> dict[str, Any] | None:
+    """The schema the text must match, checked (a 400 naming the field) before anything runs."""
+    output_format = body.output_format()
+    if output_format is None:
+        return None
+    state.chat.engine.check_json_schema(output_format.schema, output_format.param)
+    return output_format.schema
+
+
+def _check_logprobs(state: ServerState, body: CompletionRequest) -> None:
+    info = state.chat.engine.info
+    if body.logprobs is not None and not info.supports_logprobs:
+        raise BadRequest("logprobs", f"the {info.name} engine does not return log-probabilities")
 
 
 def _chunks(slot: Slot, state: ServerState, request: GenerationRequest) -> AsyncIterator[Chunk]:
@@ -65,11 +84,14 @@ def _chunks(slot: Slot, state: ServerState, request: GenerationRequest) -> Async
 
 
 async def _one(slot: Slot, state: ServerState, index: int, request: GenerationRequest) -> tuple[dict, Chunk]:
-    parts, last = [], Chunk("")
+    parts, last, logprobs = [], Chunk(""), []
     async for chunk in _chunks(slot, state, dataclasses.replace(request, stream=False)):  # the answer, whole
         parts.append(chunk.text)
+        logprobs += chunk.logprobs
         last = chunk
     choice = {"index": index, "text": "".join(parts), "logprobs": None, "finish_reason": last.finish_reason}
+    if request.logprobs is not None:
+        choice["logprobs"] = completion_logprobs(logprobs)
     return choice, last
 
 
@@ -89,6 +111,7 @@ async def _stream(
     }
     prompt_tokens = completion_tokens = 0
     for index, request in requests:  # choices one after another keeps the stream simple
+        offset = 0  # where the next token's text starts, for logprobs.text_offset
         async with admission.slot() as slot:
             async for chunk in _chunks(slot, state, request):
                 choice = {
@@ -97,6 +120,9 @@ async def _stream(
                     "logprobs": None,
                     "finish_reason": chunk.finish_reason,
                 }
+                if request.logprobs is not None:
+                    choice["logprobs"] = completion_logprobs(chunk.logprobs, offset)
+                    offset += sum(len(t.token) for t in chunk.logprobs)
                 yield sse({**base, "choices": [choice]})
                 if chunk.finish_reason:
                     prompt_tokens += chunk.prompt_tokens or 0

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from galen import RESEARCH_NOTICE
+from galen.engine.base import EngineInfo
 from galen.engine.chat import ChatRequest
 from galen.models.fingerprint import fingerprint
 from galen.serve.protocol import TokenizeRequest
@@ -34,11 +35,25 @@ def _card(state: ServerState, model_id: str, weights: dict[str, Any]) -> dict[st
             "vision": chat.source.vision,
             "media": list(chat.media_kinds),  # what a chat message may carry besides text
             "context_length": info.context_length,
+            **_features(info),
         },
         "family": profile.family,
         "engine": info.name,
         "fingerprint": weights,  # galen.models.fingerprint: weights and template hashes, family
         "notice": RESEARCH_NOTICE,
+    }
+
+
+# The APIs every galen server speaks; each new API adds its name here.
+APIS = ["chat.completions", "completions"]
+
+
+def _features(info: EngineInfo) -> dict[str, Any]:
+    """What a request may ask of this engine beyond plain text (a field it cannot do is a 400)."""
+    return {
+        "structured_outputs": ["json_object", "json_schema"] if info.supports_json_schema else [],
+        "logprobs": info.supports_logprobs,
+        "apis": list(APIS),
     }
 
 

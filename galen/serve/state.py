@@ -28,6 +28,7 @@ class ServeSettings:
     shutdown_timeout: float = 20.0  # seconds in-flight work may run on after SIGTERM
     aliases: tuple[str, ...] = ()
     log_content: bool = False
+    ui: bool = True  # the web playground at / (galen/serve/playground.py)
 
 
 @dataclass

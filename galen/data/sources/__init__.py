@@ -2,7 +2,7 @@
 
 medqa, medmcqa, pubmedqa, medexpqa, afrimedqa, healthsearchqa, liveqa: the public sets of the
 Reasoning-Medical / MeditronFO cards, in their upstream formats. jsonl, messages, sharegpt: generic
-formats for anything else.
+formats for anything else. synth: the items `galen data synth` made.
 """
 
 from galen.data.sources import (
@@ -16,6 +16,7 @@ from galen.data.sources import (
     messages,
     pubmedqa,
     sharegpt,
+    synth,
 )
 from galen.data.sources.base import Adapter, Origin, Skip, SourceFile, locate
 from galen.errors import BadRequest
@@ -33,6 +34,7 @@ ADAPTERS: dict[str, Adapter] = {
         jsonl,
         messages,
         sharegpt,
+        synth,
     )
 }
 

@@ -51,6 +51,88 @@ def bad_row(task: str, row_id: Any, message: str) -> BadRequest:
     return BadRequest("source", f"{task}: row {row_id}: {message}")
 
 
+def kind_of(value: Any) -> str:
+    """A JSON value's type as a row error names it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value[:30]!r})"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def require(task: str, row: dict[str, Any], row_id: Any, name: str, expected: str) -> Any:
+    """row[name], or an error saying the field is missing and what the row should have."""
+    if not isinstance(row, dict):
+        raise bad_row(task, row_id, f"is {kind_of(row)}, not a JSON object")
+    if name not in row:
+        raise bad_row(task, row_id, f"field {name!r} is missing; expected {expected}")
+    return row[name]
+
+
+def text_field(task: str, row_id: Any, name: str, value: Any) -> str:
+    """A question's text: a non-empty string, or an error naming the field and what it holds."""
+    if not isinstance(value, str) or not value.strip():
+        raise bad_row(task, row_id, f"field {name!r} must be a non-empty string, got {kind_of(value)}")
+    return value
+
+
+OPTIONS_SHAPES = 'a {"A": text, ...} object, a list of texts, or a list of {"letter", "content"} objects'
+
+
+def options_field(task: str, row_id: Any, name: str, value: Any) -> dict[str, str]:
+    """Options in any of the shapes upstream files use, as letter -> text:
+    {"A": "x", ...}; ["x", "y"] (lettered in order); [{"letter": "A", "content": "x"}, ...]
+    (the MedXpertQA authors' eval input). Anything else names the field and what it holds."""
+
+    def bad(why: str) -> BadRequest:
+        return bad_row(task, row_id, f"field {name!r} {why}; expected {OPTIONS_SHAPES}")
+
+    if isinstance(value, dict):
+        if not all(isinstance(v, str | int | float) for v in value.values()):
+            raise bad("has a value that is not text")
+        return {str(k).strip(): str(v) for k, v in value.items()}
+    if not isinstance(value, list) or not value:
+        raise bad(f"is {kind_of(value)}")
+    if all(isinstance(v, dict) for v in value):
+        out = {}
+        for i, item in enumerate(value):
+            if not isinstance(item.get("letter"), str) or "content" not in item:
+                raise bad(
+                    f"entry {i} has keys {', '.join(map(repr, item)) or 'none'}, not letter and content"
+                )
+            out[item["letter"].strip()] = str(item["content"])
+        return out
+    if all(isinstance(v, str | int | float) or v is None for v in value):
+        try:
+            return options_from_list(value)
+        except ValueError as exc:
+            raise bad(str(exc)) from None
+    raise bad("mixes texts and objects")
+
+
+def letter_field(task: str, row_id: Any, name: str, value: Any) -> str:
+    """A gold letter given as "C", or as a one-element list ["C"] (MedXpertQA's eval input)."""
+    if isinstance(value, list):
+        if len(value) != 1:
+            raise bad_row(
+                task, row_id, f"field {name!r} holds {len(value)} answers; this task needs exactly one"
+            )
+        value = value[0]
+    if not isinstance(value, str) or not value.strip():
+        raise bad_row(
+            task, row_id, f'field {name!r} must be an option letter such as "C", got {kind_of(value)}'
+        )
+    return value.strip()
+
+
 def checked(task: str, sample: Sample) -> Sample:
     """A choice sample whose gold letter is one of its options, or an error naming the row."""
     if not sample.options:
@@ -110,6 +192,9 @@ def choice_task(
     """A multiple-choice task from a one-file split: each row read by `to_sample(row, line)` and
     checked; `fields` are the rest of the Task (prompt, loglik, subgroups)."""
     got = load_split(split, source)
-    samples = [checked(split.task, to_sample(row, i)) for i, row in enumerate(take(got.rows, limit))]
+    rows = take(got.rows, limit)
+    if (bad := next((i for i, row in enumerate(rows) if not isinstance(row, dict)), None)) is not None:
+        raise bad_row(split.task, bad, f"is {kind_of(rows[bad])}, not a JSON object")
+    samples = [checked(split.task, to_sample(row, i)) for i, row in enumerate(rows)]
     name = split.task
     return Task(name=name, version=version, samples=samples, source=got.source, files=got.files, **fields)

@@ -24,7 +24,16 @@ from typing import Any
 
 from galen.evals.loading import FileSplit
 from galen.evals.task import LETTERS, Sample, Task, task
-from galen.evals.tasks.common import bad_row, choice_presets, choice_task, lm_eval_question
+from galen.evals.tasks.common import (
+    bad_row,
+    choice_presets,
+    choice_task,
+    letter_field,
+    lm_eval_question,
+    options_field,
+    require,
+    text_field,
+)
 
 NAME = "medmcqa"
 VERSION = "1"
@@ -66,17 +75,14 @@ def to_sample(row: dict[str, Any], line: int) -> Sample:
             options=options,
             metadata=metadata,
         )
-    try:
-        options = {str(k): str(v) for k, v in row["options"].items()}
-        answer = str(row["answer_idx"]).strip()
-    except (KeyError, AttributeError) as exc:
-        raise bad_row(
-            NAME, line, f"missing field {exc}; expected opa..opd and cop, or options and answer_idx"
-        ) from None
+    expected = "opa..opd and cop, or options and answer_idx"
+    question = text_field(NAME, line, "question", require(NAME, row, line, "question", expected))
+    options = options_field(NAME, line, "options", require(NAME, row, line, "options", expected))
+    answer = letter_field(NAME, line, "answer_idx", require(NAME, row, line, "answer_idx", expected))
     metadata = {key: row[key] for key in METADATA if row.get(key)}
     return Sample(
         id=str(row.get("realidx", row.get("id", line))),
-        question=row["question"],
+        question=question,
         answer=answer,
         options=options,
         metadata=metadata,

@@ -25,7 +25,15 @@ from typing import Any
 
 from galen.evals.loading import FileSplit
 from galen.evals.task import LETTERS, Sample, Task, task
-from galen.evals.tasks.common import bad_row, choice_presets, choice_task, lm_eval_question
+from galen.evals.tasks.common import (
+    choice_presets,
+    choice_task,
+    letter_field,
+    lm_eval_question,
+    options_field,
+    require,
+    text_field,
+)
 
 NAME = "medqa"
 VERSION = "1"
@@ -43,14 +51,10 @@ def to_sample(row: dict[str, Any], line: int) -> Sample:
         options = {LETTERS[i]: row[f"ending{i}"] for i in range(4)}
         answer = LETTERS[int(row["label"])]
         return Sample(id=str(row.get("id", line)), question=row["sent1"], answer=answer, options=options)
-    try:
-        options = {str(k): str(v) for k, v in row["options"].items()}
-        answer = str(row["answer_idx"]).strip()
-        question = row["question"]
-    except (KeyError, AttributeError) as exc:
-        raise bad_row(
-            NAME, line, f"missing field {exc}; expected question, options{{A..D}}, answer_idx"
-        ) from None
+    expected = "question, options {A..D} and answer_idx"
+    question = text_field(NAME, line, "question", require(NAME, row, line, "question", expected))
+    options = options_field(NAME, line, "options", require(NAME, row, line, "options", expected))
+    answer = letter_field(NAME, line, "answer_idx", require(NAME, row, line, "answer_idx", expected))
     metadata = {"meta_info": row["meta_info"]} if row.get("meta_info") else {}
     return Sample(
         id=str(row.get("realidx", line)), question=question, answer=answer, options=options, metadata=metadata

@@ -14,6 +14,11 @@ A row of the upstream jsonl (TsinghuaC3I/MedXpertQA `Text/test.jsonl`) has this 
 The question text repeats the choices after "Answer Choices:"; the galen preset drops that copy and
 lists the options itself.
 
+The authors' evaluation code reads its own copy of the same rows
+(`eval/data/medxpertqa/input/medxpertqa_text_input.jsonl`, written by `prepare_medxpertqa.ipynb`):
+`options` a list of `{"letter": "A", "content": "..."}` and `label` a one-element list (`["F"]`).
+Both shapes are read; a field of any other type is an error that names it and says what it holds.
+
 Official scorer: accuracy, https://github.com/TsinghuaC3I/MedXpertQA (eval/). lm-eval has no
 MedXpertQA task, so the "lm-eval" preset uses the authors' zero-shot answer-only prompt instead (a
 system role "You are a helpful medical assistant." and "Q: {question}\\nA: Among A through J, the
@@ -26,7 +31,15 @@ from typing import Any
 
 from galen.evals.loading import FileSplit
 from galen.evals.task import Sample, Task, task
-from galen.evals.tasks.common import Messages, bad_row, choice_presets, choice_task
+from galen.evals.tasks.common import (
+    Messages,
+    choice_presets,
+    choice_task,
+    letter_field,
+    options_field,
+    require,
+    text_field,
+)
 
 NAME = "medxpertqa"
 VERSION = "1"
@@ -34,7 +47,15 @@ HUB_ID = "TsinghuaC3I/MedXpertQA"
 REVISION = "f4e6fe7e5a9e13d6c97d7aa2b91cdd8b80c9cc61"
 HUB_FILES = ("Text/test.jsonl",)
 TEST_ROWS = 2450
-FOLDER_FILES = ("Text/test.jsonl", "test.jsonl", "*.jsonl", "**/test/*.parquet")
+# The hub's Text/test.jsonl, or the authors' eval input (eval/data/medxpertqa/input/ in their repo).
+FOLDER_FILES = (
+    "Text/test.jsonl",
+    "test.jsonl",
+    "medxpertqa_text_input.jsonl",
+    "**/input/medxpertqa_text_input.jsonl",
+    "*.jsonl",
+    "**/test/*.parquet",
+)
 SPLIT = FileSplit(NAME, "medxpertqa.jsonl", HUB_ID, REVISION, HUB_FILES, FOLDER_FILES, TEST_ROWS)
 METADATA = ("medical_task", "body_system", "question_type")
 SYSTEM = "You are a helpful medical assistant."
@@ -47,15 +68,15 @@ def strip_choices(question: str) -> str:
 
 
 def to_sample(row: dict[str, Any], line: int) -> Sample:
-    try:
-        options = {str(k): str(v) for k, v in row["options"].items()}
-        question, answer = row["question"], str(row["label"]).strip()
-    except (KeyError, AttributeError) as exc:
-        raise bad_row(
-            NAME, row.get("id", line), f"missing field {exc}; expected question, options, label"
-        ) from None
+    """A row of the hub file, or of the authors' eval input (options as a list of
+    {"letter", "content"}, label as ["F"]); a wrong field is named with what it holds."""
+    row_id = row.get("id", line) if isinstance(row, dict) else line
+    expected = "question, options and label"
+    question = text_field(NAME, row_id, "question", require(NAME, row, row_id, "question", expected))
+    options = options_field(NAME, row_id, "options", require(NAME, row, row_id, "options", expected))
+    answer = letter_field(NAME, row_id, "label", require(NAME, row, row_id, "label", expected))
     return Sample(
-        id=str(row.get("id", line)),
+        id=str(row_id),
         question=strip_choices(question),
         answer=answer,
         options=options,

@@ -126,19 +126,24 @@ def make_loglik(subject: str, fewshot: list[Sample]) -> Callable[[Sample], Choic
 
 
 def make_prompt(
-    header: str, fewshot: list[Sample], words: CotWords = ENGLISH, what: str = "MMLU-Pro"
+    header: str,
+    fewshot: list[Sample],
+    words: CotWords = ENGLISH,
+    what: str = "MMLU-Pro",
+    shots_wanted: int = NUM_FEWSHOT,
 ) -> Callable[[Sample, str], Messages]:
-    """The "galen" preset, or lm-eval's 5-shot CoT prompt: `header` (the description line), the
-    exemplars, then the query, in `words`' language. `what` names the exemplars in an error."""
+    """The "galen" preset, or lm-eval's 5-shot CoT prompt (`shots_wanted`-shot under
+    --num-fewshot): `header` (the description line), the exemplars, then the query, in `words`'
+    language. `what` names the exemplars in an error."""
 
     def prompt(sample: Sample, preset: str) -> Messages:
         if preset == "galen":
             return galen_choice_prompt(sample)
         if preset == "lm-eval":
-            if len(fewshot) < NUM_FEWSHOT:
+            if len(fewshot) < shots_wanted:
                 raise BadRequest(
                     "preset",
-                    f"lm-eval's {what} prompt is {NUM_FEWSHOT}-shot but only {len(fewshot)} "
+                    f"lm-eval's {what} prompt is {shots_wanted}-shot but only {len(fewshot)} "
                     "validation exemplars were found next to the test file",
                 )
             shots = "".join(cot_example(s, with_answer=True, words=words) for s in fewshot)
@@ -163,7 +168,7 @@ def split_files(path: Path, task_name: str) -> tuple[Path, Path | None]:
     return test, validation
 
 
-def load(category: str, source: str | None, limit: int | None) -> Task:
+def load(category: str, source: str | None, limit: int | None, num_fewshot: int | None = None) -> Task:
     name = f"mmlu_pro_{category}"
     where = resolve_data(source, "mmlu_pro", HUB_ID, REVISION, task=name, hub_files=HUB_FILES)
     test, validation = split_files(where.path, name)
@@ -173,13 +178,14 @@ def load(category: str, source: str | None, limit: int | None) -> Task:
     if not rows:
         raise BadRequest("source", f"{name}: no rows with category {category!r} in {test}")
     val_rows = [r for r in read_records(validation) if r.get("category") == category] if validation else []
-    fewshot = [to_sample(row, name) for row in val_rows[:NUM_FEWSHOT]]
+    wanted = NUM_FEWSHOT if num_fewshot is None else num_fewshot
+    fewshot = [to_sample(row, name) for row in val_rows[:wanted]]
     files = [test, *([validation] if validation else [])]
     return Task(
         name=name,
         version=VERSION,
         samples=[to_sample(row, name) for row in take(rows, limit)],
-        prompt=make_prompt(description(category), fewshot, what=f"MMLU-Pro {category}"),
+        prompt=make_prompt(description(category), fewshot, what=f"MMLU-Pro {category}", shots_wanted=wanted),
         loglik=make_loglik(category, fewshot),
         fewshot=fewshot,
         subgroups=("src",),
@@ -190,20 +196,26 @@ def load(category: str, source: str | None, limit: int | None) -> Task:
 
 
 @task("mmlu_pro_biology")
-def mmlu_pro_biology(source: str | None = None, limit: int | None = None, seed: int = 0) -> Task:
+def mmlu_pro_biology(
+    source: str | None = None, limit: int | None = None, seed: int = 0, num_fewshot: int | None = None
+) -> Task:
     """MMLU-Pro biology (717 items, 10 options); 5-shot CoT exemplars from validation.
 
     source: None (our bundled sample), a folder with test-*.parquet and validation-*.parquet (or
         the test file, with the validation file beside it), "hub" (TIGER-Lab/MMLU-Pro at a pinned
         commit) or "hf://ID@REVISION". limit: the first N items in file order. seed: unused.
+        num_fewshot: exemplars (default 5).
     """
-    return load("biology", source, limit)
+    return load("biology", source, limit, num_fewshot)
 
 
 @task("mmlu_pro_health")
-def mmlu_pro_health(source: str | None = None, limit: int | None = None, seed: int = 0) -> Task:
+def mmlu_pro_health(
+    source: str | None = None, limit: int | None = None, seed: int = 0, num_fewshot: int | None = None
+) -> Task:
     """MMLU-Pro health (818 items, 10 options); 5-shot CoT exemplars from validation.
 
     source: as for mmlu_pro_biology. limit: the first N items in file order. seed: unused.
+    num_fewshot: exemplars (default 5).
     """
-    return load("health", source, limit)
+    return load("health", source, limit, num_fewshot)

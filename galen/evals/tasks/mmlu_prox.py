@@ -198,7 +198,11 @@ def _rows(path: Path, language: str) -> list[dict[str, Any]]:
 
 @task("mmlu_prox_biology")
 def mmlu_prox_biology(
-    source: str | None = None, limit: int | None = None, seed: int = 0, language: str = "en"
+    source: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    language: str = "en",
+    num_fewshot: int | None = None,
 ) -> Task:
     """MMLU-ProX biology in one language (10 options); 5-shot CoT in that language.
 
@@ -206,6 +210,7 @@ def mmlu_prox_biology(
         <language>/validation* (.parquet or .jsonl, as on the hub), a single file with a
         `language` column, or "hf://li-lab/MMLU-ProX@<commit>". language: one of LANGUAGES.
     limit: the first N items in file order. seed: unused (nothing is shuffled).
+    num_fewshot: exemplars (default 5).
     """
     if language not in LANGUAGES:
         raise BadRequest("language", f"unknown language {language!r}; known: {', '.join(LANGUAGES)}")
@@ -217,8 +222,9 @@ def mmlu_prox_biology(
     rows = _rows(test, language)
     if not rows:
         raise BadRequest("source", f"{name}: no {CATEGORY} rows in {language} in {test}")
+    wanted = NUM_FEWSHOT if num_fewshot is None else num_fewshot
     fewshot = [
-        _sample(r, name, language) for r in (_rows(validation, language) if validation else [])[:NUM_FEWSHOT]
+        _sample(r, name, language) for r in (_rows(validation, language) if validation else [])[:wanted]
     ]
     samples = [_sample(r, name, language) for r in take(rows, limit)]
     files = [test, *([validation] if validation else [])]
@@ -226,7 +232,7 @@ def mmlu_prox_biology(
         name=name,
         version=VERSION,
         samples=samples,
-        prompt=make_prompt(description(language), fewshot, words(language), f"MMLU-ProX {language}"),
+        prompt=make_prompt(description(language), fewshot, words(language), f"MMLU-ProX {language}", wanted),
         fewshot=fewshot,
         subgroups=("src",),
         source=where.describe(files),
