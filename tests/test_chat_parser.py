@@ -43,7 +43,15 @@ JSON_CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}
 
 
 def calls(out: ParsedOutput | Delta) -> list[tuple[str, Any]]:
-    return [(c.name, json.loads(c.arguments)) for c in out.tool_calls]
+    """(name, decoded arguments); malformed arguments of a known function stay text."""
+    return [(c.name, _decoded(c.arguments)) for c in out.tool_calls]
+
+
+def _decoded(arguments: str) -> Any:
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
 
 
 def stream(chunks: list[str], **kwargs: Any) -> tuple[list[Delta], ParsedOutput]:
@@ -232,12 +240,30 @@ def test_bare_function_is_plain_text_in_json_format() -> None:
 
 
 def test_broken_json_block_is_issue_and_content() -> None:
-    bad = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"</tool_call>'
+    bad = '<tool_call>\n{"name": "get_weather" "arguments" {"city": "Paris"}}</tool_call>'
     out = parse_output("ok</think>Trying.\n" + bad + "\n" + JSON_CALL, **JSON)
     assert out.content == "Trying.\n" + bad
     assert calls(out) == [("get_weather", {"city": "Paris"})]
     assert len(out.issues) == 1 and out.issues[0].raw == bad
     assert out.issues[0].reason.startswith("invalid JSON in tool call")
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "raw_arguments"),
+    [
+        ('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"</tool_call>', JSON,
+         '{"city": "Paris"'),
+        ('<tool_call>\n{"name": "get_weather", "arguments": {"city": Paris}}\n</tool_call>', JSON,
+         '{"city": Paris}'),
+        ('<tool_call>\n{"name": "search", "arguments": "{oops"}\n</tool_call>', JSON, "{oops"),
+        ("<tool_call>\n<function=get_weather>\ncity=Paris\n</function>\n</tool_call>", XML, "city=Paris"),
+    ],
+)  # fmt: skip
+def test_bad_arguments_of_a_known_function_go_out_as_written(text, fmt, raw_arguments) -> None:
+    # As OpenAI's API does: the client's agent turns them into a tool error the model sees.
+    out = parse_output("ok</think>" + text, **fmt)
+    assert out.content == "" and len(out.tool_calls) == 1 and len(out.issues) == 1
+    assert out.tool_calls[0].arguments == raw_arguments and out.issues[0].raw == text
 
 
 def test_unknown_function_with_tools_is_issue() -> None:

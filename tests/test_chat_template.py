@@ -118,3 +118,20 @@ def test_chatml_think_renders_tool_calls_and_results_in_history():
     assert (
         '<tool_call>\n{"name": "get_lab_result", "arguments": {"test": "creatinine"}}\n</tool_call>' in prompt
     )
+
+
+@pytest.mark.parametrize("template", ["chatml_think", "qwen3_6"])
+def test_malformed_arguments_in_history_render(template):
+    # An agent sends a call galen returned with arguments that are not JSON back with the tool's
+    # error; refusing it would end the agent.
+    history = [
+        {"role": "user", "content": "Creatinine?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function",
+             "function": {"name": "get_lab_result", "arguments": "{test"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "error: arguments are not JSON"},
+    ]  # fmt: skip
+    prompt = ChatTemplate(shipped_template(template)).render(normalize_messages(history), tools=[LAB_TOOL])
+    assert "get_lab_result" in prompt and "error: arguments are not JSON" in prompt
+    if template == "chatml_think":
+        assert '"arguments": "{test"' in prompt

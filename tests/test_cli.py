@@ -75,6 +75,7 @@ def test_chat_without_a_server_says_so():
         "lineage",
         "chat",
         "serve",
+        "mcp",
     ],
 )
 def test_help_reads_whole_at_80_columns(command: str):

@@ -26,6 +26,7 @@ LAYERS = {
     "galen.serve": 4,
     "galen.evals": 4,
     "galen.data": 5,
+    "galen.mcp_tools": 5,
     "galen.train": 6,
     "galen.cli": 7,
     "galen.testing": 8,

@@ -163,3 +163,41 @@ def test_tools_on_a_family_without_tool_syntax_is_400(gemma):
             model="gemma3-270m", messages=ASK, tools=[LAB_TOOL], max_tokens=4
         )
     assert info.value.body["param"] == "tools"
+
+
+def test_tool_choice_after_result_applies_once_a_result_is_in(client):
+    # galen's field for agents that send one config every turn (Qwen-Agent): force the first
+    # call, then let the model answer.
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_lab_result",
+            "arguments": '{"test": "creatinine", "days_back": 7}'}}  # fmt: skip
+    after = [
+        *ASK,
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": '{"creatinine_mg_dl": 1.9}'},
+    ]
+    extra = {"tool_choice_after_result": "none", "enable_thinking": False}
+
+    def ask(messages):
+        return client.chat.completions.create(
+            model="smollm2", messages=messages, tools=[LAB_TOOL], tool_choice=NAMED, max_tokens=64,
+            seed=1, extra_body=extra,
+        ).choices[0]  # fmt: skip
+
+    assert ask(ASK).finish_reason == "tool_calls"  # no result yet: still forced
+    answered = ask(after)
+    assert answered.finish_reason in ("stop", "length") and not answered.message.tool_calls
+    again = ask([*after, {"role": "user", "content": "And potassium?"}])  # a new question
+    assert again.finish_reason == "tool_calls"
+
+
+def test_malformed_arguments_sent_back_in_history_are_accepted(client):
+    # OpenAI's API (and galen, for a known function) returns a model's malformed arguments as
+    # written; an agent sends them back with the tool's error, which must not end the agent.
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_lab_result", "arguments": "{test"}}
+    history = [
+        *ASK,
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "error: arguments are not valid JSON"},
+    ]
+    answer = client.chat.completions.create(model="smollm2", messages=history, tools=[LAB_TOOL], max_tokens=8)
+    assert answer.choices[0].finish_reason in ("stop", "length", "tool_calls")

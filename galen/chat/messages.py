@@ -3,9 +3,10 @@
 What changes on the way: `developer` becomes `system`; text-only content parts are joined into
 one string; `reasoning` and `reasoning_content` both become `reasoning_content` (the name
 Qwen-style templates read); tool-call arguments given as JSON strings are decoded into objects,
-because templates iterate over them. Image and video parts are refused for models without a
-vision encoder; for vision models they stay, and `template_messages` turns them into the
-`{"type": "image"}` / `{"type": "video"}` parts that Qwen-style templates (and vLLM) expect.
+because templates iterate over them (text that is not JSON stays text). Image and video parts
+are refused for models without a vision encoder; for vision models they stay, and
+`template_messages` turns them into the `{"type": "image"}` / `{"type": "video"}` parts that
+Qwen-style templates (and vLLM) expect.
 """
 
 from __future__ import annotations
@@ -45,13 +46,16 @@ def _content_text(content: Any, where: str, vision: bool) -> Any:
     return content if has_media else "".join(texts)
 
 
-def _decode_arguments(arguments: Any, where: str) -> Any:
+def _decode_arguments(arguments: Any) -> Any:
+    """JSON text becomes an object; text that is not JSON stays text. OpenAI's API returns a
+    model's malformed arguments as they are (and so does galen, see `chat.tool_calls`), and
+    agents send them back in history with the tool's error: refusing them would end the agent."""
     if not isinstance(arguments, str):
         return arguments
     try:
         return json.loads(arguments) if arguments.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise BadRequest(where, f"tool call arguments are not valid JSON: {exc}") from exc
+    except json.JSONDecodeError:
+        return arguments
 
 
 def _tool_calls(calls: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
@@ -60,9 +64,7 @@ def _tool_calls(calls: list[dict[str, Any]], where: str) -> list[dict[str, Any]]
         function = dict(call.get("function") or {})
         if not function.get("name"):
             raise BadRequest(f"{where}[{i}].function.name", "is required")
-        function["arguments"] = _decode_arguments(
-            function.get("arguments"), f"{where}[{i}].function.arguments"
-        )
+        function["arguments"] = _decode_arguments(function.get("arguments"))
         out.append({"id": call.get("id"), "type": "function", "function": function})
     return out
 

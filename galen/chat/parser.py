@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import get_args
 
-from galen.chat.tool_calls import ToolCall, ToolCallIssue, parse_tool_block
+from galen.chat.tool_calls import BadArguments, ToolCall, ToolCallIssue, parse_tool_block
 from galen.models.profile import ThinkTags, ToolFormat
 
 TOOL_OPEN = "<tool_call>"
@@ -208,18 +208,26 @@ class OutputParser:
         return True
 
     def _handle_block(self, block: str, raw: str) -> None:
-        """A good block becomes a call; a bad one goes out as content, as the model wrote it."""
+        """A good block becomes a call; one whose arguments alone are bad becomes a call with the
+        raw argument text; any other bad block goes out as content, as the model wrote it. Each
+        bad block is also an issue."""
         assert self._format is not None
         try:
             call = parse_tool_block(block, self._format, self._tools)
+        except BadArguments as e:  # a known function: the call goes out, for the client to refuse
+            self._issues.append(ToolCallIssue(raw=raw, reason=str(e)))
+            self._accept(e.call)
         except ValueError as e:
             self._issues.append(ToolCallIssue(raw=raw, reason=str(e)))
             self._emit_content(self._block_ws + raw)
         else:
-            self._calls_seen = True
-            self._calls.append(call)
-            self._delta.tool_calls.append(call)
+            self._accept(call)
         self._block_ws = ""
+
+    def _accept(self, call: ToolCall) -> None:
+        self._calls_seen = True
+        self._calls.append(call)
+        self._delta.tool_calls.append(call)
 
     def _release(self, held: int, emit: Callable[[str], None]) -> None:
         """Emit the buffer except its last `held` characters."""

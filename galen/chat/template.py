@@ -34,12 +34,20 @@ def _strftime_now(fmt: str) -> str:
     return datetime.now().strftime(fmt)
 
 
+def _items(value: Any) -> Any:
+    """Jinja's `items`, except that text has none: arguments that are not JSON (a malformed call
+    sent back in history as the model wrote it) then render as a call without parameters, rather
+    than failing the whole prompt."""
+    return [] if isinstance(value, str) else jinja2.filters.do_items(value)
+
+
 @lru_cache(maxsize=16)
 def _compile(source: str) -> jinja2.Template:
     env = ImmutableSandboxedEnvironment(
         trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
     )
     env.filters["tojson"] = _tojson
+    env.filters["items"] = _items
     env.globals["raise_exception"] = _raise_exception
     env.globals["strftime_now"] = _strftime_now
     return env.from_string(source)

@@ -43,20 +43,48 @@ class ToolCallIssue:
     reason: str
 
 
+class BadArguments(ValueError):
+    """The block calls a function the client offered, but its arguments do not parse.
+
+    `call` carries the model's argument text as it is, as OpenAI's API does: the client's agent
+    framework then turns it into a tool error the model sees, instead of the agent ending on
+    the raw block as its answer.
+    """
+
+    def __init__(self, reason: str, call: ToolCall) -> None:
+        super().__init__(reason)
+        self.call = call
+
+
+class _UnreadableArguments(ValueError):
+    """The function name was read, its arguments were not."""
+
+    def __init__(self, reason: str, name: str, raw: str) -> None:
+        super().__init__(reason)
+        self.name, self.raw = name, raw
+
+
 def parse_tool_block(block: str, fmt: ToolFormat, tools: list[dict] | None = None) -> ToolCall:
     """Parse the text inside `<tool_call>...</tool_call>` (or a bare `<function=...>` block).
 
     Raises ValueError with a readable reason; callers then pass the raw text on as content.
+    Raises BadArguments (a ValueError) when `tools` offer the named function but its arguments
+    do not parse; its `call` holds the raw argument text.
     """
-    if fmt == "qwen3_json":
-        name, args = _parse_json(block)
-        _check_known(name, tools)
-    elif fmt == "qwen3_xml":
-        name, raw_params = _parse_xml(block)
-        _check_known(name, tools)
-        args = {k: _convert(v, _param_types(tools, name, k)) for k, v in raw_params.items()}
-    else:
-        raise ValueError(f"unknown tool-call format: {fmt!r}")
+    try:
+        if fmt == "qwen3_json":
+            name, args = _parse_json(block)
+        elif fmt == "qwen3_xml":
+            name, raw_params = _parse_xml(block)
+            args = {k: _convert(v, _param_types(tools, name, k)) for k, v in raw_params.items()}
+        else:
+            raise ValueError(f"unknown tool-call format: {fmt!r}")
+    except _UnreadableArguments as e:
+        _check_known(e.name, tools)
+        if tools:
+            raise BadArguments(str(e), ToolCall(name=e.name, arguments=e.raw)) from None
+        raise ValueError(str(e)) from None
+    _check_known(name, tools)
     return ToolCall(name=name, arguments=json.dumps(args, ensure_ascii=False))
 
 
@@ -77,20 +105,44 @@ def _parse_json(block: str) -> tuple[str, dict]:
     try:
         obj = _loads(text)
     except ValueError as e:
+        if salvaged := _name_and_raw_arguments(text):
+            raise _UnreadableArguments(f"invalid JSON in tool call arguments: {e}", *salvaged) from e
         raise ValueError(f"invalid JSON in tool call: {e}") from e
     if not isinstance(obj, dict):
         raise ValueError("tool call is not a JSON object")
     name = obj.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ValueError("tool call has no function name")
+    name = name.strip()
     args = obj["arguments"] if "arguments" in obj else obj.get("parameters")
     if isinstance(args, str):
-        args = _decode_args(args)
+        try:
+            args = _decode_args(args)
+        except ValueError as e:
+            raise _UnreadableArguments(str(e), name, obj.get("arguments", obj.get("parameters"))) from e
     if args is None:
         args = {}
     if not isinstance(args, dict):
-        raise ValueError("tool call arguments are not a JSON object")
-    return name.strip(), args
+        raise _UnreadableArguments("tool call arguments are not a JSON object", name, json.dumps(args))
+    return name, args
+
+
+def _name_and_raw_arguments(text: str) -> tuple[str, str] | None:
+    """From `{"name": "NAME", "arguments": BROKEN}`: NAME and BROKEN as written (less the call
+    object's closing brace); None when the name itself cannot be read."""
+    key = text.find('"arguments"')
+    if key < 0:
+        return None
+    try:
+        head = _loads(text[:key].rstrip().rstrip(",") + "}")
+    except ValueError:
+        return None
+    name = head.get("name") if isinstance(head, dict) else None
+    rest = text[key + len('"arguments"') :].lstrip()
+    if not isinstance(name, str) or not name.strip() or not rest.startswith(":"):
+        return None
+    raw = rest[1:].strip()
+    return name.strip(), raw[:-1].rstrip() if raw.endswith("}") else raw
 
 
 def _decode_args(text: str) -> Any:
@@ -114,7 +166,12 @@ def _parse_xml(block: str) -> tuple[str, dict[str, str]]:
     name = text[len(FUNC_OPEN) : end].strip()
     if not name:
         raise ValueError("tool call has no function name")
-    return name, _parse_params(text[end + 1 :])
+    rest = text[end + 1 :]
+    try:
+        return name, _parse_params(rest)
+    except ValueError as e:
+        raw = rest.strip().removesuffix(FUNC_CLOSE).strip()
+        raise _UnreadableArguments(str(e), name, raw) from e
 
 
 def _parse_params(rest: str) -> dict[str, str]:

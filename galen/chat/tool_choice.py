@@ -76,6 +76,26 @@ def validate_tool_choice(tool_choice: Any, tools: list[dict[str, Any]] | None) -
     raise BadRequest("tool_choice", "must be 'none', 'auto', 'required' or {'type': 'function', ...}")
 
 
+def has_result_since_user(messages: list[dict[str, Any]]) -> bool:
+    """Whether a tool result comes after the last user message: the model has called a tool
+    for this question already."""
+    for message in reversed(messages):
+        role = message.get("role")
+        if role == "tool":
+            return True
+        if role == "user":
+            return False
+    return False
+
+
+def effective_tool_choice(tool_choice: Any, after_result: Any, messages: list[dict[str, Any]]) -> Any:
+    """`tool_choice` (default "auto"), or galen's `tool_choice_after_result` once a tool result
+    follows the last user message."""
+    if after_result is not None and has_result_since_user(messages):
+        return after_result
+    return tool_choice if tool_choice is not None else "auto"
+
+
 def forced_call(tool_choice: Any, tools: list[dict[str, Any]], fmt: ToolFormat) -> ForcedCall | None:
     """How to force a call for `required` or a named function; None when the model decides."""
     if tool_choice == "required":

@@ -9,6 +9,7 @@ from galen.cli import chat, serve
 from galen.cli import data as data_cli
 from galen.cli import eval as eval_cli
 from galen.cli import lineage as lineage_cli
+from galen.cli import mcp as mcp_cli
 from galen.cli import train as train_cli
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(eval_cli.app, name="eval")
 app.add_typer(data_cli.app, name="data")
 app.add_typer(train_cli.app, name="train")
 app.command("lineage")(lineage_cli.lineage)
+app.command("mcp")(mcp_cli.mcp)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 
 from galen.chat.parser import Delta
 from galen.chat.tool_calls import ToolCall
+from galen.chat.tool_choice import effective_tool_choice
 from galen.engine.chat import ChatEvent, ChatRequest, Prepared
 from galen.serve.disconnect import complete_or_cancel
 from galen.serve.limits import Admission, Slot
@@ -38,7 +39,7 @@ def _chat_request(body: ChatCompletionRequest, state: ServerState) -> ChatReques
     request = ChatRequest(
         messages=body.messages,
         tools=[t.model_dump(exclude_none=True) for t in body.tools] if body.tools else None,
-        tool_choice=body.tool_choice if body.tool_choice is not None else "auto",
+        tool_choice=effective_tool_choice(body.tool_choice, body.tool_choice_after_result, body.messages),
         parallel_tool_calls=body.parallel_tool_calls,
         enable_thinking=enable,
         preserve_thinking=preserve,
@@ -85,6 +86,9 @@ class _Choice:
         return out or None
 
     def finish_reason(self, event: ChatEvent) -> str:
+        # A call cut by max_tokens goes out with its partial arguments, as "length" (as OpenAI's).
+        if event.finish_reason == "length":
+            return "length"
         return "tool_calls" if self.calls else (event.finish_reason or "stop")
 
 

@@ -165,6 +165,9 @@ class ChatCompletionRequest(SamplingFields):
     messages: list[dict[str, Any]] = Field(min_length=1)
     tools: list[Tool] | None = None
     tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
+    # galen's: the tool_choice once a tool result follows the last user message, so that an agent
+    # that sends one config every turn (Qwen-Agent) can force a first call and still finish.
+    tool_choice_after_result: Literal["none", "auto", "required"] | dict[str, Any] | None = None
     parallel_tool_calls: bool = True
     chat_template_kwargs: dict[str, Any] | None = None
     # Aliases some providers use at the top level (the card mentions Alibaba Cloud's).
