@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/decontam.py
 	$(BIN)/python benchmarks/eval_throughput.py
 	$(BIN)/python benchmarks/eval_agreement.py
+	$(BIN)/python benchmarks/eval_endpoint.py
 	$(BIN)/python benchmarks/vision.py
 
 # Fuzz, load, disconnects, kill -9 of long jobs, keys, tampering: writes docs/RELIABILITY.md.

@@ -103,3 +103,17 @@ def qwen_server(
         "--max-video-frames", "16",
         env={"GALEN_CACHE": str(tiny_qwen_cache)},
     )  # fmt: skip
+
+
+KEYED_HF_KEY = "k3y-hf-test-secret"
+
+
+@pytest.fixture(scope="session")
+def keyed_hf(server_factory: Callable[..., RunningServer]) -> RunningServer:
+    """The shipped SmolLM2 GGUF on the transformers engine (float32 on the CPU, the same numbers
+    as `--mode loglik` in process), behind an API key, answering to two served names: the
+    server that returns prompt log-probabilities (`echo` with `logprobs`)."""
+    return server_factory(
+        "--model", "smollm2-q4_1", "--engine", "transformers", "--threads", "1", "--context-length", "1024",
+        "--api-key", KEYED_HF_KEY, "--served-model-name", "med-a", "--served-model-name", "med-b",
+    )  # fmt: skip

@@ -107,14 +107,24 @@ class ChatCompletionRequest(SamplingFields):
 
 class CompletionRequest(SamplingFields):
     prompt: str | list[str] | list[int]
+    # Prompt log-probabilities (galen.serve.prompt_logprobs): `echo` with `logprobs` (OpenAI's
+    # legacy fields, what lm-eval's local-completions sends) or vLLM's `prompt_logprobs`.
     echo: bool = False
+    max_tokens: int | None = Field(default=None, ge=0)  # 0: with echo, the prompt alone is scored
+    prompt_logprobs: int | None = Field(default=None, ge=0, le=20)
 
-    @field_validator("echo")
+    @field_validator("logprobs")
     @classmethod
-    def _no_echo(cls, value: bool) -> bool:
-        if value:
-            raise ValueError("echo is not supported")
-        return value
+    def _no_logprobs(cls, value: bool | int | None) -> int | None:
+        """Replaces SamplingFields' check for /v1/completions: `logprobs` is the number of
+        alternatives shown per token (0-20; true = 1). Which requests may use it is decided in
+        galen.serve.prompt_logprobs.check_fields."""
+        if value is None or value is False:
+            return None
+        number = 1 if value is True else int(value)
+        if not 0 <= number <= 20:
+            raise ValueError("must be between 0 and 20")
+        return number
 
     @field_validator("prompt")
     @classmethod
