@@ -24,9 +24,9 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., RunningServer]]:
     started: list[RunningServer] = []
 
-    def make(*args: str, env: dict[str, str] | None = None) -> RunningServer:
+    def make(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> RunningServer:
         log = tmp_path_factory.mktemp("serve") / "server.log"
-        server = start_server(list(args), log, env)
+        server = start_server(list(args), log, env, timeout=timeout)
         started.append(server)
         return server
 
@@ -116,4 +116,5 @@ def keyed_hf(server_factory: Callable[..., RunningServer]) -> RunningServer:
     return server_factory(
         "--model", "smollm2-q4_1", "--engine", "transformers", "--threads", "1", "--context-length", "1024",
         "--api-key", KEYED_HF_KEY, "--served-model-name", "med-a", "--served-model-name", "med-b",
+        timeout=300,  # transformers dequantises the GGUF at start-up: slower than llama.cpp
     )  # fmt: skip

@@ -38,7 +38,7 @@ class NoPromptScores(EngineError):
 
 
 PROMPTS_PER_CALL = 32  # under galen serve's default --max-choices (64)
-IN_FLIGHT = 4  # calls at once: a vLLM server batches them; galen serve queues them
+IN_FLIGHT = 2  # calls at once: 2 x 32 choices fit galen serve's default admission (64 + 1)
 
 
 def split_spaces(context: str, continuation: str) -> tuple[str, str]:

@@ -106,7 +106,7 @@ class ChatCompletionRequest(SamplingFields):
 
 
 class CompletionRequest(SamplingFields):
-    prompt: str | list[str] | list[int]
+    prompt: str | list[str] | list[int] | list[list[int]]  # the last: several token-id prompts
     # Prompt log-probabilities (galen.serve.prompt_logprobs): `echo` with `logprobs` (OpenAI's
     # legacy fields, what lm-eval's local-completions sends) or vLLM's `prompt_logprobs`.
     echo: bool = False
@@ -136,6 +136,8 @@ class CompletionRequest(SamplingFields):
             raise ValueError("every prompt in the list must be a non-empty string")
         if isinstance(value, list) and any(isinstance(p, int) and p < 0 for p in value):
             raise ValueError("token ids must be >= 0")
+        if isinstance(value, list) and any(isinstance(p, list) and (not p or min(p) < 0) for p in value):
+            raise ValueError("every token-id prompt in the list must be non-empty, with ids >= 0")
         return value
 
 
