@@ -132,7 +132,8 @@ class Side:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-# lm-eval's `auto` probes batch sizes from max_batch_size down at the model's full window; uncapped
+# lm-eval's `auto` probes batch sizes from max_batch_size down at the model's full window, inside
+# the timed evaluation (so its time includes the probe, ~1 minute on 2 cores); uncapped
 # (64) on SmolLM2's 8,192 tokens that is ~100 GB of logits, so it is capped here.
 AUTO_CAP = 8
 
@@ -318,7 +319,8 @@ def main() -> int:
             *machine,
             f"- Model: SmolLM2-135M-Instruct, {gguf.name} dequantised to float32 by transformers, "
             f"same file for both; lm-eval at batch sizes {args.batch_sizes} (auto capped at "
-            f"{AUTO_CAP}), compared with the fastest per task, its logits cache on",
+            f"{AUTO_CAP}; its time includes lm-eval's probe), compared with the fastest per task, "
+            "its logits cache on",
             "- Time: the scoring only (model load excluded on both sides); galen's includes writing "
             "its cache and run folder",
             "",
