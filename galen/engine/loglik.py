@@ -11,7 +11,8 @@ tokenisation, the same log-softmax over the same logits) but scheduled for throu
   (`cache.crop`) instead of being recomputed.
 - Only the logits that are scored are computed (`logits_to_keep`), not one per context token.
 - Contexts that share little with their neighbours (zero-shot questions) and whose choices are
-  single tokens run several at a time in one right-padded batch, which a GPU needs to be busy.
+  single tokens run several at a time in one right-padded batch on a GPU, which needs it to be
+  busy (on the CPU one at a time, as fast).
   `share_prefix=False` (galen eval --deterministic) turns both kinds of sharing off, so every
   number is computed the same way whatever else was scored with it.
 
@@ -30,7 +31,9 @@ import torch
 
 from galen.engine.base import Loglik
 
-BATCH = 8  # zero-shot contexts per forward pass (see PrefixScorer._batchable)
+# Zero-shot contexts per forward pass (see PrefixScorer._batchable) on a GPU. On the CPU the
+# engine uses 1: on 2 loaded cores a batch of 8 was no faster than one at a time (padding).
+BATCH = 8
 SHARED_ENOUGH = 32  # prefix tokens worth keeping in the KV cache rather than batching
 
 
@@ -68,9 +71,16 @@ class PrefixScorer:
     """Scores encoded pairs on a transformers causal LM, reusing work between them."""
 
     def __init__(
-        self, model: Any, device: torch.device, context_length: int, *, share_prefix: bool = True
+        self,
+        model: Any,
+        device: torch.device,
+        context_length: int,
+        *,
+        share_prefix: bool = True,
+        batch: int = BATCH,
     ) -> None:
         self.model = model
+        self.batch = batch
         self.device = device
         self.context_length = context_length
         # False: each context from the start, so a number never depends on which contexts were
@@ -131,8 +141,8 @@ class PrefixScorer:
         """Contexts of similar length in batches, right-padded: attention is causal, so padding
         after a row's last token never reaches it; only each row's last position is projected
         onto the vocabulary."""
-        for start in range(0, len(contexts), BATCH):
-            chunk = contexts[start : start + BATCH]
+        for start in range(0, len(contexts), self.batch):
+            chunk = contexts[start : start + self.batch]
             width = max(len(c) for c in chunk)
             rows = [list(c) + [c[-1]] * (width - len(c)) for c in chunk]
             self.forward_tokens += width * len(chunk)

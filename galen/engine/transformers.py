@@ -29,7 +29,7 @@ from galen.engine.base import (
     PromptScores,
     TokenScore,
 )
-from galen.engine.loglik import EchoScorer, EncodedPair, PrefixScorer, RawScore, encode_pair
+from galen.engine.loglik import BATCH, EchoScorer, EncodedPair, PrefixScorer, RawScore, encode_pair
 from galen.engine.sampling import SamplingParams
 from galen.errors import ContextWindowExceeded, EngineError, ModelLoadError
 
@@ -277,7 +277,11 @@ class TransformersEngine(Engine):
                 raise EngineError("the transformers engine is closed")
             self._reset_positions()
             scorer = PrefixScorer(
-                self.model, self.device, self.info.context_length, share_prefix=not self.deterministic
+                self.model,
+                self.device,
+                self.info.context_length,
+                share_prefix=not self.deterministic,
+                batch=BATCH if self.device.type == "cuda" else 1,
             )
             return scorer.score(pairs)
 
