@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/dedup.py
 	$(BIN)/python benchmarks/eval_throughput.py
 	$(BIN)/python benchmarks/eval_agreement.py
+	$(BIN)/python benchmarks/eval_endpoint.py
 	$(BIN)/python benchmarks/vision.py
 	$(BIN)/python benchmarks/synth.py
 

@@ -24,9 +24,9 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., RunningServer]]:
     started: list[RunningServer] = []
 
-    def make(*args: str, env: dict[str, str] | None = None) -> RunningServer:
+    def make(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> RunningServer:
         log = tmp_path_factory.mktemp("serve") / "server.log"
-        server = start_server(list(args), log, env)
+        server = start_server(list(args), log, env, timeout=timeout)
         started.append(server)
         return server
 
@@ -111,3 +111,18 @@ def agent_server(server_factory: Callable[..., RunningServer]) -> RunningServer:
     with SmolLM2's whole 8,192-token window: an MCP server's tool list alone can take thousands
     of tokens of prompt. Used by the agent tests."""
     return server_factory("--parallel", "2", "--context-length", "8192")
+
+
+KEYED_HF_KEY = "k3y-hf-test-secret"
+
+
+@pytest.fixture(scope="session")
+def keyed_hf(server_factory: Callable[..., RunningServer]) -> RunningServer:
+    """The shipped SmolLM2 GGUF on the transformers engine (float32 on the CPU, the same numbers
+    as `--mode loglik` in process), behind an API key, answering to two served names: the
+    server that returns prompt log-probabilities (`echo` with `logprobs`)."""
+    return server_factory(
+        "--model", "smollm2-q4_1", "--engine", "transformers", "--threads", "1", "--context-length", "1024",
+        "--api-key", KEYED_HF_KEY, "--served-model-name", "med-a", "--served-model-name", "med-b",
+        timeout=300,  # transformers dequantises the GGUF at start-up: slower than llama.cpp
+    )  # fmt: skip

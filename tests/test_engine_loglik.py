@@ -129,3 +129,66 @@ def test_hybrid_model_without_croppable_cache_gives_the_same_numbers(tiny: Trans
     got = tiny.loglikelihoods(requests)
     for request, result in zip(requests, got, strict=True):
         assert math.isclose(result.logprob, reference(tiny, request), abs_tol=1e-4)
+
+
+def _whole(engine: TransformersEngine, ids: list[int]) -> torch.Tensor:
+    with torch.inference_mode():
+        return torch.log_softmax(engine.model(input_ids=torch.tensor([ids])).logits[0].float(), dim=-1)
+
+
+def test_prompt_scores_equal_one_pass_over_each_prompt(smol: TransformersEngine) -> None:
+    """`prompt_logprobs` (galen serve's echo) shares prefixes and runs long prompts in segments;
+    every token's log-probability, rank and alternatives are still those of one plain pass."""
+    from galen.engine import loglik
+
+    prompts = [SHOTS + "Q: Which organ pumps blood?\nA: the heart", SHOTS, SHOTS + "Q: Lungs?"]
+    prompts += [[1, 2, 3], SHOTS]
+    segment = loglik.SEGMENT
+    loglik.SEGMENT = 16  # several segments per prompt
+    try:
+        got = smol.prompt_logprobs(prompts, top_n=2)
+    finally:
+        loglik.SEGMENT = segment
+    for prompt, scored in zip(prompts, got, strict=True):
+        text = isinstance(prompt, str)
+        ids = smol._bos_prefix + smol.tokenize(prompt) if text else [int(t) for t in prompt]
+        assert [t.token for t in scored.tokens] == ids and scored.tokens[0].logprob is None
+        logprobs = _whole(smol, ids)
+        for i, token in enumerate(scored.tokens[1:], start=1):
+            expected = float(logprobs[i - 1, ids[i]])
+            assert math.isclose(token.logprob, expected, abs_tol=1e-4), (i, token)
+            assert token.rank == int((logprobs[i - 1] > logprobs[i - 1, ids[i]]).sum()) + 1
+            assert token.top[0][0] == int(logprobs[i - 1].argmax()) and len(token.top) == 2
+        assert scored.following.token == int(logprobs[-1].argmax())
+    assert got[1].text == SHOTS and got[3].text == smol.detokenize([1, 2, 3])
+    assert got[1].tokens == got[4].tokens  # a repeated prompt: the same scores
+
+
+def test_prompt_scores_on_a_model_that_cannot_crop(tiny: TransformersEngine) -> None:
+    prompts = ["one two three four five six", "one two three four five six seven"]
+    for scored in tiny.prompt_logprobs(prompts):
+        ids = [t.token for t in scored.tokens]
+        logprobs = _whole(tiny, ids)
+        for i in range(1, len(ids)):
+            assert math.isclose(scored.tokens[i].logprob, float(logprobs[i - 1, ids[i]]), abs_tol=1e-4)
+
+
+def test_zero_shot_contexts_run_batched_with_the_same_numbers(smol: TransformersEngine) -> None:
+    asked = ("Fever?", "Which organ pumps blood in the body?", "Urea?")
+    questions = [f"Question: {q}\nAnswer:" for q in asked]
+    questions += ["Abstract: the kidney filters blood.\nQuestion: Does it?\nAnswer:"]
+    requests = [LoglikRequest(q, c) for q in questions for c in (" A", " B", " yes")]
+    pairs = []
+    for r in requests:
+        ctx, cont = encode_pair(smol.tokenize, r.context, r.continuation, smol._bos_prefix)
+        pairs.append(EncodedPair(tuple(ctx), tuple(cont)))
+    assert all(len(p.continuation) == 1 for p in pairs)
+    batched = PrefixScorer(smol.model, smol.device, smol.info.context_length)
+    groups = {p.context: [i for i, q in enumerate(pairs) if q.context == p.context] for p in pairs}
+    assert len(batched._batchable(sorted(groups), groups, pairs)) == len(questions)
+    one_by_one = PrefixScorer(smol.model, smol.device, smol.info.context_length, share_prefix=False)
+    with torch.inference_mode():
+        got, alone = batched.score(pairs), one_by_one.score(pairs)
+    for request, a, b in zip(requests, got, alone, strict=True):
+        assert math.isclose(a.logprob, reference(smol, request), abs_tol=1e-4)
+        assert math.isclose(a.logprob, b.logprob, abs_tol=1e-4) and a.greedy == b.greedy

@@ -77,7 +77,8 @@ def test_loglik_run_end_to_end_and_resume(tmp_path) -> None:
         (["--preset", "galen"], "use --preset lm-eval"),
         (["--samples", "2"], "--samples applies to --mode generate"),
         (["--tasks", "mmlu_prox_biology"], "has no log-likelihood format"),
-        (["--model", "http://127.0.0.1:9/v1"], "needs the model in this process"),
+        (["--device", "cuda"], "this torch sees no CUDA GPU"),
+        (["--dtype", "float8"], "dtype"),
     ],
 )
 def test_loglik_refuses_what_it_cannot_do(tmp_path, args: list[str], message: str) -> None:

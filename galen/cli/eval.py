@@ -105,10 +105,28 @@ def run(
     timeout: Annotated[float | None, typer.Option(min=1, help="Seconds per endpoint call.")] = None,
     data: Annotated[list[str] | None, typer.Option(help="TASK=PATH: read a task from a local file.")] = None,
     output: Annotated[Path | None, typer.Option(help="Run folder (default runs/<model>-<time>).")] = None,
+    model_revision: Annotated[
+        str | None, typer.Option(help="A revision you pin; part of the fingerprint the cache keys on.")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="transformers engine: auto, cpu, cuda or cuda:N.")
+    ] = None,
+    dtype: Annotated[
+        str | None, typer.Option(help="transformers engine: auto, float32, bfloat16, float16.")
+    ] = None,
+    deterministic: Annotated[
+        bool | None,
+        typer.Option(
+            "--deterministic", help="One call at a time, no reuse across calls: reruns match bit for bit."
+        ),
+    ] = None,
+    repeat: Annotated[
+        int | None, typer.Option(min=1, help="Run each task N times; results.json gets the spread.")
+    ] = None,
 ) -> None:
     """Run tasks and write a run folder; run it again with the same --output to resume."""
     from galen.evals.clients import open_client
-    from galen.evals.report import table
+    from galen.evals.report import reproducibility_line, table
     from galen.evals.runner import evaluate
     from galen.evals.tasks import load_tasks
     from galen.provenance import config_file
@@ -133,6 +151,11 @@ def run(
         "timeout": timeout,
         "data": _data_sources(data),
         "output": str(output.resolve()) if output else None,
+        "model_revision": model_revision,
+        "device": device,
+        "dtype": dtype,
+        "deterministic": deterministic,
+        "repeat": repeat,
     }
     try:
         settings = eval_config(config, flags)
@@ -159,6 +182,10 @@ def run(
             api_key_env=settings.api_key_env,
             timeout=settings.timeout,
             max_retries=settings.max_retries,
+            model_revision=settings.model_revision,
+            device=settings.device,
+            dtype=settings.dtype,
+            deterministic=settings.deterministic,
         )
     except GalenError as exc:
         raise fail(exc.message) from None
@@ -170,7 +197,8 @@ def run(
         with progress_bar() as progress:
 
             def on_task(task):  # one progress bar per task
-                bar = progress.add_task(task.name, total=len(task.samples) * settings.samples)
+                calls = len(task.samples) * settings.samples * settings.repeat
+                bar = progress.add_task(task.name, total=calls)
                 return lambda: progress.advance(bar)
 
             done = evaluate(settings, loaded, client, out, on_task, given)
@@ -183,6 +211,7 @@ def run(
     console.print(table(settings, done.tasks))
     for name, group in done.groups.items():
         console.print(f"{name} (group): {group['value']:.4f} over {group['n']} items, {group['aggregation']}")
+    console.print(reproducibility_line(done.reproducibility))
     console.print(f"run folder: {out}")
 
 

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from galen import RESEARCH_NOTICE
 from galen.cli import serve_media as media
-from galen.engine.registry import ENGINES, EngineOptions, load_engine
+from galen.engine.registry import DTYPES, ENGINES, EngineOptions, load_engine
 from galen.engine.sampling import PRESETS
 from galen.errors import GalenError
 from galen.models.embedded import DEFAULT_ALIASES, DEFAULT_MODEL, DEFAULT_TEMPLATE
@@ -27,11 +27,13 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _check(engine: str, preset: str | None) -> None:
+def _check(engine: str, preset: str | None, dtype: str) -> None:
     if engine not in ENGINES:
         raise _fail(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if preset is not None and preset not in PRESETS:
         raise _fail(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+    if dtype not in DTYPES:
+        raise _fail(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
 
 
 def serve(
@@ -61,6 +63,12 @@ def serve(
         int, typer.Option(min=1, max=256, help="Concurrent generations (llama.cpp slots).")
     ] = 8,
     threads: Annotated[int | None, typer.Option(min=1, help="CPU threads for llama.cpp.")] = None,
+    device: Annotated[
+        str, typer.Option(help="transformers engine: auto (a GPU if torch sees one), cpu, cuda, cuda:N.")
+    ] = "auto",
+    dtype: Annotated[
+        str, typer.Option(help="transformers engine: auto (the checkpoint's), float32, bfloat16, float16.")
+    ] = "auto",
     max_queue: Annotated[
         int, typer.Option(min=0, help="Choices waiting for a slot before 429.")
     ] = 64,
@@ -101,7 +109,7 @@ def serve(
     from galen.serve.shutdown import serve as serve_until_stopped
     from galen.serve.state import ServerState
 
-    _check(engine, preset)
+    _check(engine, preset, dtype)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     embedded_default = model is None
     try:
@@ -122,6 +130,8 @@ def serve(
         mtp_tokens=mtp_tokens,
         api_key=os.environ.get("GALEN_REMOTE_API_KEY"),
         vllm_media=vllm_media,
+        device=device,
+        dtype=dtype,
     )
     try:
         source = resolve(

@@ -160,3 +160,26 @@ class Loglik:
     logprob: float
     greedy: bool
     tokens: int
+
+
+@dataclass(frozen=True)
+class TokenScore:
+    """One token of a prompt as the model saw it: its log-probability given the tokens before it
+    (None for the first, which has nothing before it), its rank among all tokens there (1 = the
+    most likely), and the most likely tokens there as (id, text, logprob), best first."""
+
+    token: int
+    text: str
+    logprob: float | None
+    rank: int | None
+    top: tuple[tuple[int, str, float], ...] = ()
+
+
+@dataclass
+class PromptScores:
+    """Every token of one prompt, scored (`Engine.prompt_logprobs` of engines that can), and the
+    most likely token to follow it (`following.token` is greedy decoding's next token)."""
+
+    text: str  # the prompt as text (token-id prompts decoded)
+    tokens: list[TokenScore]
+    following: TokenScore

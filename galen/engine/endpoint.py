@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from galen.engine.base import Loglik, LoglikRequest
-from galen.errors import BadRequest, EngineError
+from galen.errors import EngineError
 
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 NO_KEY = "EMPTY"
@@ -118,6 +118,20 @@ def endpoint_error(exc: Exception, url: str, model: str | None, key_env: str) ->
     return EndpointError(f"{url}: {type(exc).__name__}: {one_line(str(exc))}")
 
 
+# Fields of a /v1/models entry that say which weights answer: galen serve's fingerprint, vLLM's
+# `root` (the path or hub id it loaded), a `revision` where a server reports one.
+SERVED_IDENTITY = ("weights_sha256", "template_sha256", "revision", "root")
+
+
+def served_identity(card: dict[str, Any]) -> dict[str, Any]:
+    """The identifying fields of one served model's /v1/models entry (its extra fields)."""
+    found = dict(card.get("fingerprint") or {})
+    for key in ("revision", "root"):
+        if isinstance(card.get(key), str) and card[key]:
+            found.setdefault(key, card[key])
+    return found
+
+
 def _reasoning(message: Any) -> str | None:
     extras = message.model_extra or {}
     return extras.get("reasoning_content", extras.get("reasoning"))
@@ -152,8 +166,9 @@ class EndpointClient:
         self.model = self._pick(model_name, served)
         reported = served.get(self.model) or {}
         self.fingerprint: dict[str, Any] = {"endpoint": self.base_url, "model": self.model}
-        # galen serve publishes its model's fingerprint; record the weights it says it serves.
-        for key in ("weights_sha256", "template_sha256", "location", "family"):
+        # What the server says it serves (galen serve: the weights' and template's hashes; vLLM:
+        # the path it loaded; any server: a revision): part of the call cache's key.
+        for key in (*SERVED_IDENTITY, "location", "family"):
             if reported.get(key):
                 self.fingerprint[key] = reported[key]
 
@@ -170,7 +185,7 @@ class EndpointClient:
             return {}  # a server without /v1/models: the name given is trusted
         except openai.OpenAIError as exc:
             raise self.error(exc) from None
-        return {m.id: (m.model_extra or {}).get("fingerprint") or {} for m in models}
+        return {m.id: served_identity(m.model_extra or {}) for m in models}
 
     def _pick(self, name: str | None, served: dict[str, Any]) -> str:
         if name and served and name not in served:
@@ -223,11 +238,11 @@ class EndpointClient:
         )
 
     async def loglikelihoods(self, requests: list[LoglikRequest]) -> list[Loglik]:
-        raise BadRequest(
-            "mode",
-            "log-likelihood scoring needs the model in this process: pass the model's folder or GGUF "
-            "with --engine transformers instead of an endpoint URL",
-        )
+        """log P(continuation | context) from the server's prompt log-probabilities (see
+        `galen.engine.endpoint_loglik`): one /v1/completions call per few contexts."""
+        from galen.engine.endpoint_loglik import score_through
+
+        return await score_through(self, requests)
 
     def close(self) -> None:
         self.sync.close()

@@ -37,7 +37,7 @@ _DONE = object()
 HELD_TOKENS = 32
 
 
-def _body(request: GenerationRequest, stream: bool) -> dict[str, Any]:
+def _body(request: GenerationRequest, stream: bool, cache_prompt: bool = True) -> dict[str, Any]:
     """The llama.cpp request: every sampling value explicit, since its defaults differ from ours."""
     s = request.sampling
     body: dict[str, Any] = {
@@ -52,7 +52,7 @@ def _body(request: GenerationRequest, stream: bool) -> dict[str, Any]:
         "repeat_penalty": s.repetition_penalty,
         "stop": list(s.stop),
         "max_tokens": s.max_tokens if s.max_tokens is not None else -1,
-        "cache_prompt": True,
+        "cache_prompt": cache_prompt,
     }
     if s.seed is not None:
         body["seed"] = s.seed
@@ -128,9 +128,13 @@ class LlamaCppEngine(Engine):
         context_length: int = 8192,
         parallel: int = 4,
         threads: int | None = None,
+        cache_prompt: bool = True,
     ) -> None:
         import xllamacpp
 
+        # False: every prompt is computed from its first token, so its numbers never depend on
+        # what an earlier request left in the slot (galen eval --deterministic).
+        self.cache_prompt = cache_prompt
         params = xllamacpp.CommonParams()
         params.model.path = str(path)
         # One KV stream per slot, each a full window: a shared (unified) pool makes every slot's
@@ -198,7 +202,8 @@ class LlamaCppEngine(Engine):
 
         def run() -> None:
             try:
-                self._server.handle_completions(json.dumps(_body(request, True)).encode(), on_chunk)
+                body = _body(request, True, self.cache_prompt)
+                self._server.handle_completions(json.dumps(body).encode(), on_chunk)
             except Exception as exc:  # surfaced to the consumer below
                 chunks.put(exc)
             finally:

@@ -10,6 +10,7 @@ from galen.errors import ModelLoadError
 from galen.models.source import ModelSource
 
 ENGINES = ("auto", "llama.cpp", "transformers", "remote", "vllm")
+DTYPES = ("auto", "float32", "bfloat16", "float16")  # --dtype of the transformers engine
 
 
 @dataclass
@@ -24,6 +25,11 @@ class EngineOptions:
     mtp_tokens: int = 0
     vllm_port: int | None = None  # None: a free port
     vllm_media: VLLMMediaFlags = field(default_factory=VLLMMediaFlags)
+    device: str = "auto"  # transformers: auto (a GPU when torch sees one), cpu, cuda, cuda:N
+    dtype: str = "auto"  # transformers: auto (the checkpoint's), float32, bfloat16, float16
+    # Results that do not depend on other requests: llama.cpp with one slot and no prompt
+    # cache, transformers without prefix sharing across contexts (see docs/eval.md).
+    deterministic: bool = False
 
 
 def _auto(source: ModelSource) -> str:
@@ -38,6 +44,8 @@ def load_engine(source: ModelSource, name: str = "auto", options: EngineOptions 
     """Start the engine `name` for `source` (see ENGINES)."""
     options = options or EngineOptions()
     name = _auto(source) if name == "auto" else name
+    if name != "transformers" and (options.device, options.dtype) != ("auto", "auto"):
+        raise ModelLoadError(f"--device and --dtype apply to the transformers engine, not {name}")
     if name == "llama.cpp":
         if source.kind != "gguf":
             raise ModelLoadError(f"llama.cpp needs a GGUF file; {source.location} is a {source.kind} model")
@@ -47,8 +55,9 @@ def load_engine(source: ModelSource, name: str = "auto", options: EngineOptions 
             source.location,
             model_id=source.model_id,
             context_length=_context(source, options, 8192),
-            parallel=options.parallel,
+            parallel=1 if options.deterministic else options.parallel,
             threads=options.threads,
+            cache_prompt=not options.deterministic,
         )
     if name == "transformers":
         return _transformers(source, options)
@@ -71,14 +80,18 @@ def _transformers(source: ModelSource, options: EngineOptions) -> Engine:
 
         torch.set_num_threads(options.threads)
     path = Path(source.location)
+    common = {"device": options.device, "dtype": options.dtype, "deterministic": options.deterministic}
     if source.kind == "gguf":
         return TransformersEngine(
             path.parent,
             gguf_file=path.name,
             model_id=source.model_id,
             context_length=_context(source, options, 8192),
+            **common,
         )
-    return TransformersEngine(path, model_id=source.model_id, context_length=_context(source, options, 32768))
+    return TransformersEngine(
+        path, model_id=source.model_id, context_length=_context(source, options, 32768), **common
+    )
 
 
 def _vllm(source: ModelSource, options: EngineOptions) -> Engine:

@@ -27,9 +27,11 @@ from galen.engine.base import (
     Loglik,
     LoglikRequest,
     MediaPrompt,
+    PromptScores,
     TokenLogprob,
+    TokenScore,
 )
-from galen.engine.loglik import EncodedPair, PrefixScorer, encode_pair
+from galen.engine.loglik import BATCH, EchoScorer, EncodedPair, PrefixScorer, RawScore, encode_pair
 from galen.engine.sampling import SamplingParams
 from galen.errors import ContextWindowExceeded, EngineError, ModelLoadError
 
@@ -43,6 +45,19 @@ except ImportError as exc:  # the hf extra is optional; say how to get it
     ) from exc
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def pick_device(device: str) -> torch.device:
+    """`auto`: the first GPU when torch sees one, else the CPU; else what `device` names."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ModelLoadError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError(f"device {device!r} asked for, but this torch sees no CUDA GPU")
+    return chosen
 
 
 def _resolve_source(path: str | Path, gguf_file: str | None) -> tuple[Path, str | None]:
@@ -81,12 +96,15 @@ class TransformersEngine(Engine):
         device: str = "cpu",
         dtype: str = "auto",
         extra_eos: tuple[str, ...] = (),
+        deterministic: bool = False,
     ) -> None:
         folder, gguf = _resolve_source(path, gguf_file)
         source = folder / gguf if gguf else folder
         if not source.exists():
             raise ModelLoadError(f"no model at {source}")
-        self.device = torch.device(device)
+        self.device = pick_device(device)
+        # Scores never depend on what was scored before (no prefix kept across contexts).
+        self.deterministic = deterministic
         self.tokenizer, self.model = self._load(folder, gguf, dtype)
         self.vision = self._vision(folder) if gguf is None else None
         config_context = getattr(self.model.config.get_text_config(), "max_position_embeddings", None)
@@ -310,8 +328,53 @@ class TransformersEngine(Engine):
             if self.model is None:
                 raise EngineError("the transformers engine is closed")
             self._reset_positions()
-            scorer = PrefixScorer(self.model, self.device, self.info.context_length)
+            scorer = PrefixScorer(
+                self.model,
+                self.device,
+                self.info.context_length,
+                share_prefix=not self.deterministic,
+                batch=BATCH if self.device.type == "cuda" else 1,
+            )
             return scorer.score(pairs)
+
+    def prompt_logprobs(self, prompts: Sequence[str | Sequence[int]], top_n: int = 0) -> list[PromptScores]:
+        """Every token of each prompt scored (`engine.loglik.EchoScorer`), with the `top_n` most
+        likely tokens at each position. A text prompt is encoded as `loglikelihoods` encodes a
+        context (BOS in front when the tokenizer adds one), so an endpoint's scores match this
+        process's; a token-id prompt is taken as it is."""
+        encoded = [
+            self._bos_prefix + self.tokenize(p) if isinstance(p, str) else [int(t) for t in p]
+            for p in prompts
+        ]
+        for param, ids in enumerate(encoded):
+            if not ids or len(ids) > self.info.context_length:
+                raise ContextWindowExceeded(len(ids), 0, self.info.context_length, f"prompt[{param}]")
+        with self._lock:
+            if self.model is None:
+                raise EngineError("the transformers engine is closed")
+            self._reset_positions()
+            scorer = EchoScorer(self.model, self.device, share_prefix=not self.deterministic)
+            scored = scorer.score(encoded, top_n)
+        out = []
+        for prompt, ids, (rows, following) in zip(prompts, encoded, scored, strict=True):
+            text = prompt if isinstance(prompt, str) else self.detokenize(ids)
+            out.append(PromptScores(text, self._named(rows), self._named([following])[0]))
+        return out
+
+    def _named(self, rows: list[RawScore]) -> list[TokenScore]:
+        """RawScores with each token's text (the token decoded alone, as OpenAI shows it)."""
+        ids = sorted({r.token for r in rows} | {t for r in rows for t, _ in r.top})
+        pieces = self.tokenizer.batch_decode(
+            [[i] for i in ids], skip_special_tokens=False, clean_up_tokenization_spaces=False
+        )
+        text = dict(zip(ids, pieces, strict=True))
+        return [
+            TokenScore(r.token, text[r.token], r.logprob, r.rank, tuple((t, text[t], lp) for t, lp in r.top))
+            for r in rows
+        ]
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        return self._decode(ids)
 
     def loglikelihood(self, context: str, continuation: str) -> tuple[float, bool]:
         """log P(continuation | context) and whether greedy decoding would produce it."""

@@ -78,12 +78,18 @@ class Chatter(Protocol):
 
 
 async def cached_chat(
-    client: Chatter, messages: list[dict[str, Any]], params: GenParams, cache: CallCache | None
+    client: Chatter,
+    messages: list[dict[str, Any]],
+    params: GenParams,
+    cache: CallCache | None,
+    repeat: int = 0,
 ) -> Answer:
-    """`client.chat`, answered from `cache` when it was asked before (and stored when not)."""
+    """`client.chat`, answered from `cache` when it was asked before (and stored when not).
+    `repeat` > 0 is the same call made again (`galen eval run --repeat`): its own cache entry."""
     if cache is None:
         return await client.chat(messages, params)
-    key = cache_key({"model": client.fingerprint, "messages": messages, "params": asdict(params)})
+    payload = {"model": client.fingerprint, "messages": messages, "params": asdict(params)}
+    key = cache_key({**payload, "repeat": repeat} if repeat else payload)
     if (hit := cache.get(key)) is not None:
         return Answer(**hit)
     answer = await client.chat(messages, params)

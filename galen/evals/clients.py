@@ -86,16 +86,27 @@ def open_client(
     api_key_env: str = DEFAULT_KEY_ENV,
     timeout: float = TIMEOUT,
     max_retries: int = MAX_RETRIES,
+    model_revision: str | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    deterministic: bool = False,
 ) -> ModelClient:
     """An endpoint for an http(s) URL (`model_name` picks the served model; the key is `api_key`,
     else $`api_key_env`); otherwise the model is loaded here (GGUF, HF folder, embedded name) with
-    `parallel` slots, so that many calls in flight decode together."""
+    `parallel` slots, so that many calls in flight decode together (one slot and no reuse
+    between requests when `deterministic`). `model_revision`, when given, joins the fingerprint."""
+    client: ModelClient
     if model.startswith(("http://", "https://")):
-        return EndpointClient(
+        client = EndpointClient(
             model, model_name, api_key, api_key_env=api_key_env, timeout=timeout, max_retries=max_retries
         )
-    from galen.engine.registry import EngineOptions, load_engine
-    from galen.models.source import resolve
+    else:
+        from galen.engine.registry import EngineOptions, load_engine
+        from galen.models.source import resolve
 
-    source = resolve(model, model_id=model_name)
-    return LocalClient(ChatEngine(load_engine(source, engine, EngineOptions(parallel=parallel)), source))
+        source = resolve(model, model_id=model_name)
+        options = EngineOptions(parallel=parallel, device=device, dtype=dtype, deterministic=deterministic)
+        client = LocalClient(ChatEngine(load_engine(source, engine, options), source))
+    if model_revision:
+        client.fingerprint["model_revision"] = model_revision
+    return client

@@ -71,6 +71,19 @@ class EvalConfig(ConfigModel):
     data: dict[str, str] = Field(
         default_factory=dict, description="Task -> local file or folder, 'hub' or hf://ID@REV."
     )
+    model_revision: str | None = Field(
+        None, description="A revision you pin (a tag, a date): part of the model's fingerprint."
+    )
+    device: str = Field("auto", description="transformers engine: auto, cpu, cuda or cuda:N.")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="transformers engine: the weights' dtype (auto: the checkpoint's)."
+    )
+    deterministic: bool = Field(
+        False,
+        description="One call at a time, local engines without cross-request reuse: a seeded run, "
+        "a rerun and a resumed run give identical samples.",
+    )
+    repeat: int = Field(1, ge=1, description="Run each task N times: the score's run-to-run spread.")
     output: ConfigPath | None = Field(None, description="Run folder (default runs/<model>-<time>).")
 
     _no_key = model_validator(mode="before")(refuse_keys)
@@ -103,14 +116,18 @@ class EvalConfig(ConfigModel):
                 raise ValueError("mode loglik is lm-eval's formulation: use --preset lm-eval (its default)")
             if self.samples != 1:
                 raise ValueError("--samples applies to --mode generate; log-likelihoods are not sampled")
-            if self.is_endpoint:
-                raise ValueError(
-                    "--mode loglik needs the model in this process: pass its folder or GGUF, not a URL"
-                )
-            if self.engine == "auto":
+            if self.engine == "auto" and not self.is_endpoint:
                 self.engine = "transformers"  # the engine that returns exact prompt log-probabilities
         self.preset = self.preset or ("lm-eval" if self.mode == "loglik" else "galen")
+        if self.deterministic:
+            self.concurrency = 1  # which requests share a batch changes the arithmetic
         return self
+
+    @property
+    def bitwise_reproducible(self) -> bool:
+        """Whether a rerun or a resumed run gives the same bits: only a --deterministic run on a
+        model in this process; a server may batch this run's requests with anyone's."""
+        return self.deterministic and not self.is_endpoint
 
     @property
     def is_endpoint(self) -> bool:

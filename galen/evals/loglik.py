@@ -50,10 +50,9 @@ def loglik_result(sample: Sample, query: ChoiceQuery, scores: list[list]) -> Sam
     )
 
 
-def _key(client: ModelClient, query: ChoiceQuery) -> str:
-    return cache_key(
-        {"model": client.fingerprint, "context": query.context, "continuations": query.continuations}
-    )
+def _key(client: ModelClient, query: ChoiceQuery, repeat: int = 0) -> str:
+    payload = {"model": client.fingerprint, "context": query.context, "continuations": query.continuations}
+    return cache_key({**payload, "repeat": repeat} if repeat else payload)
 
 
 async def run_loglik_task(task: Task, job: Job) -> list[SampleResult]:
@@ -65,7 +64,7 @@ async def run_loglik_task(task: Task, job: Job) -> list[SampleResult]:
     scores: dict[str, list] = {}
     todo = []
     for sample, query in queries:
-        if (hit := cache.get(_key(client, query))) is not None:
+        if (hit := cache.get(_key(client, query, job.repeat))) is not None:
             scores[sample.id] = hit
             progress()
         else:
@@ -76,7 +75,7 @@ async def run_loglik_task(task: Task, job: Job) -> list[SampleResult]:
         got = iter(await client.loglikelihoods(requests))
         for sample, query in chunk:
             value = [[r.logprob, r.greedy] for _, r in zip(query.choices, got, strict=False)]
-            cache.put(_key(client, query), value)
+            cache.put(_key(client, query, job.repeat), value)
             scores[sample.id] = value
             progress()
     return [loglik_result(sample, query, scores[sample.id]) for sample, query in queries]

@@ -59,13 +59,19 @@ def write_samples(output: Path, task: Task, results: list[SampleResult]) -> None
 
 
 def results_json(
-    config: EvalConfig, fingerprint: dict[str, Any], runs: list[TaskRun], header: dict[str, Any]
+    config: EvalConfig,
+    fingerprint: dict[str, Any],
+    runs: list[TaskRun],
+    header: dict[str, Any],
+    reproducibility: dict[str, Any] | None = None,
 ) -> dict:
     return {
         **header,
         "notice": RESEARCH_NOTICE,
         "config": config.model_dump(mode="json"),
         "model": fingerprint,
+        "reproducibility": reproducibility
+        or {"deterministic": config.deterministic, "bitwise_reproducible": config.bitwise_reproducible},
         "tasks": {
             task.name: {
                 **asdict(score),
@@ -106,6 +112,21 @@ def table(config: EvalConfig, runs: list[TaskRun]) -> Table:
     return t
 
 
+def reproducibility_line(r: dict[str, Any]) -> str:
+    """One sentence: whether a rerun gives the same bits, and the measured run-to-run spread."""
+    if r["bitwise_reproducible"]:
+        line = "Bitwise reproducible: a rerun or a resumed run gives the same samples (--deterministic)."
+    else:
+        line = (
+            "Not bitwise reproducible: which requests share a batch changes the arithmetic, so a "
+            "rerun may differ (--deterministic avoids this on a model in this process)."
+        )
+    if "repeat" in r:
+        spread = ", ".join(f"{task} {sd:.4f}" for task, sd in r["repeat"]["sd"].items())
+        line += f" Run-to-run standard deviation over {r['repeat']['n']} runs: {spread}."
+    return line
+
+
 def report_md(results: dict[str, Any]) -> str:
     config = results["config"]
     lines = [
@@ -116,6 +137,8 @@ def report_md(results: dict[str, Any]) -> str:
         f"Preset `{config['preset']}`, mode `{config['mode']}`, {config['samples']} sample(s) per item, "
         f"galen {results['galen_version']} (commit {results['git_commit'] or 'unknown'}), "
         f"{results['created']}.",
+        "",
+        reproducibility_line(results["reproducibility"]),
         "",
         "| " + " | ".join(MD_COLUMNS) + " |",
         "|---" * len(MD_COLUMNS) + "|",
@@ -167,13 +190,15 @@ def write_run(
     fingerprint: dict[str, Any],
     runs: list[TaskRun],
     given: dict[str, Any] | None = None,
+    reproducibility: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write the run folder; `given`: the config as the user gave it (see `provenance.config_file`)."""
+    """Write the run folder; `given`: the config as the user gave it (see `provenance.config_file`);
+    `reproducibility`: see `runner.reproducibility`."""
     output.mkdir(parents=True, exist_ok=True)
     for task, _, results in runs:
         write_samples(output, task, results)
     header = stamp()
-    results = results_json(config, fingerprint, runs, header)
+    results = results_json(config, fingerprint, runs, header, reproducibility)
     (output / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     lmeval = json.dumps(lmeval_results(results), indent=2, ensure_ascii=False)
     (output / "results_lmeval.json").write_text(lmeval)

@@ -26,6 +26,7 @@ class Job:
     config: EvalConfig
     cache: CallCache
     progress: Callable[[], None] = lambda: None
+    repeat: int = 0  # which run of `--repeat N` this is (0: the run the folder reports)
 
 
 @dataclass
@@ -78,6 +79,7 @@ class EvalRun:
     fingerprint: dict[str, Any]
     tasks: list[TaskRun]
     resumed_calls: int
+    reproducibility: dict[str, Any] = field(default_factory=dict)  # results.json's, see runner
 
     @property
     def groups(self) -> dict[str, dict[str, Any]]:

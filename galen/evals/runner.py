@@ -8,9 +8,10 @@ answers (`Task.extract`), so nothing here depends on which benchmark runs.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import statistics
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from galen.evals.cache import CallCache, cached_chat
 from galen.evals.clients import ModelClient
@@ -32,7 +33,7 @@ async def run_task(task: Task, job: Job) -> list[SampleResult]:
     async def one(sample: Sample, k: int) -> SampleResult:
         messages = task.prompt(sample, config.preset) if task.prompt else []
         async with gate:
-            answer = await cached_chat(job.client, messages, config.params(k), job.cache)
+            answer = await cached_chat(job.client, messages, config.params(k), job.cache, job.repeat)
         job.progress()
         got = task.extract(answer, sample, config.preset)
         return SampleResult(
@@ -64,6 +65,23 @@ def open_cache(output: Path) -> CallCache:
     return CallCache(cache_path(output))
 
 
+def reproducibility(config: EvalConfig, scores: dict[str, list[float]]) -> dict[str, Any]:
+    """results.json's `reproducibility`: whether the run is bitwise reproducible and, with
+    `--repeat N` (N > 1), each task's N scores and their sample standard deviation, the noise
+    `galen eval compare` and `galen eval table` hold a difference against."""
+    out: dict[str, Any] = {
+        "deterministic": config.deterministic,
+        "bitwise_reproducible": config.bitwise_reproducible,
+    }
+    if config.repeat > 1:
+        out["repeat"] = {
+            "n": config.repeat,
+            "scores": scores,
+            "sd": {task: statistics.stdev(values) for task, values in scores.items()},
+        }
+    return out
+
+
 def evaluate(
     config: EvalConfig,
     tasks: list[Task],
@@ -73,18 +91,27 @@ def evaluate(
     given: dict | None = None,
 ) -> EvalRun:
     """Run every task in one event loop, score it, and write the run folder. `given`: the config
-    as the user gave it (file and flags), for provenance.json."""
+    as the user gave it (file and flags), for provenance.json. With `config.repeat` N > 1 each
+    task runs N times (each run its own cache entries, so it resumes too); the folder reports
+    the first run, and results.json the N scores."""
     cache = open_cache(output)
-    resumed = len(cache)
     run = run_loglik_task if config.mode == "loglik" else run_task
+    scores: dict[str, list[float]] = {}
 
     async def all_tasks() -> list[TaskRun]:
         runs = []
         for task in tasks:
-            results = await run(task, dataclasses.replace(Job(client, config, cache), progress=on_task(task)))
-            runs.append((task, score_task(task, results), results))
+            progress = on_task(task)
+            for repeat in range(config.repeat):
+                job = Job(client, config, cache, progress, repeat)
+                results = await run(task, job)
+                score = score_task(task, results)
+                scores.setdefault(task.name, []).append(score.value)
+                if repeat == 0:
+                    runs.append((task, score, results))
         return runs
 
     runs = asyncio.run(all_tasks())
-    write_run(output, config, client.fingerprint, runs, given)
-    return EvalRun(config, client.fingerprint, runs, resumed)
+    reproduced = reproducibility(config, scores)
+    write_run(output, config, client.fingerprint, runs, given, reproduced)
+    return EvalRun(config, client.fingerprint, runs, cache.hits, reproduced)

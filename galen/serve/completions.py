@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from galen.engine.base import Chunk, GenerationRequest
 from galen.engine.sampling import SamplingParams
 from galen.errors import BadRequest, ContextWindowExceeded
+from galen.serve import prompt_logprobs
 from galen.serve.disconnect import complete_or_cancel
 from galen.serve.limits import Admission, Slot
 from galen.serve.logprobs import completion_logprobs
@@ -159,6 +160,14 @@ async def completions(body: CompletionRequest, request: Request) -> Any:
     state: ServerState = request.app.state.galen
     model = state.check_model(body.model)
     prompts = _prompts(body)
+    prompt_logprobs.check_fields(state, body, prompts)
+    if prompt_logprobs.handles(body):  # echo, prompt log-probabilities: see that module
+
+        async def generate(admission: Admission) -> dict[str, Any]:
+            requests = await admission.call(_requests, state, body, prompts)
+            return await _complete(state, body, admission, requests, model)
+
+        return await prompt_logprobs.answer(state, body, request, prompts, model, generate)
     # Every choice of every prompt is admitted before any of them is tokenised.
     param = "n" if len(prompts) == 1 else "prompt"
     async with state.limiter.admit(len(prompts) * body.n, param) as admission:

@@ -200,8 +200,12 @@ class ChatCompletionRequest(SamplingFields):
 
 
 class CompletionRequest(SamplingFields):
-    prompt: str | list[str] | list[int]
+    prompt: str | list[str] | list[int] | list[list[int]]  # the last: several token-id prompts
+    # Prompt log-probabilities (galen.serve.prompt_logprobs): `echo` with `logprobs` (OpenAI's
+    # legacy fields, what lm-eval's local-completions sends) or vLLM's `prompt_logprobs`.
     echo: bool = False
+    max_tokens: int | None = Field(default=None, ge=0)  # 0: with echo, the prompt alone is scored
+    prompt_logprobs: int | None = Field(default=None, ge=0, le=20)
     # Generated tokens' log-probabilities with this many alternatives (OpenAI's legacy form).
     logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     response_format: ResponseFormat | None = None  # as vLLM's completions take it
@@ -215,13 +219,6 @@ class CompletionRequest(SamplingFields):
             return self.structured_outputs.output_format()
         return self.response_format.output_format() if self.response_format else None
 
-    @field_validator("echo")
-    @classmethod
-    def _no_echo(cls, value: bool) -> bool:
-        if value:
-            raise ValueError("echo is not supported")
-        return value
-
     @field_validator("prompt")
     @classmethod
     def _not_empty(cls, value: str | list[Any]) -> str | list[Any]:
@@ -232,6 +229,8 @@ class CompletionRequest(SamplingFields):
             raise ValueError("every prompt in the list must be a non-empty string")
         if isinstance(value, list) and any(isinstance(p, int) and p < 0 for p in value):
             raise ValueError("token ids must be >= 0")
+        if isinstance(value, list) and any(isinstance(p, list) and (not p or min(p) < 0) for p in value):
+            raise ValueError("every token-id prompt in the list must be non-empty, with ids >= 0")
         return value
 
 
