@@ -84,11 +84,10 @@ def test_echo_without_logprobs_prepends_the_prompt(hf):
     ("body", "param", "words"),
     [
         ({"max_tokens": 0}, "max_tokens", "unless echo is true"),
-        ({"logprobs": 1, "max_tokens": 2}, "logprobs", "generated tokens"),
         ({"echo": True, "logprobs": 1, "max_tokens": 4}, "max_tokens", "set 0"),
         ({"echo": True, "logprobs": 1, "max_tokens": 1, "temperature": 0.7}, "temperature", "greedy"),
         ({"echo": True, "logprobs": 1, "max_tokens": 0, "stream": True}, "stream", "answered whole"),
-        ({"echo": True, "logprobs": 40, "max_tokens": 0}, "logprobs", "between 0 and 20"),
+        ({"echo": True, "logprobs": 40, "max_tokens": 0}, "logprobs", "20"),
     ],
 )
 def test_bad_echo_requests_name_the_field(keyed_hf, body, param, words):
