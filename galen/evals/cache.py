@@ -83,7 +83,7 @@ async def cached_chat(
     """`client.chat`, answered from `cache` when it was asked before (and stored when not)."""
     if cache is None:
         return await client.chat(messages, params)
-    key = cache_key({"model": client.fingerprint, "messages": messages, "params": asdict(params)})
+    key = cache_key({"model": client.fingerprint, "messages": messages, "params": params.settings()})
     if (hit := cache.get(key)) is not None:
         return Answer(**hit)
     answer = await client.chat(messages, params)
