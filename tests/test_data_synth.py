@@ -375,6 +375,10 @@ def test_the_command_stops_with_one_line_when_nothing_can_be_used(tmp_path):
     down = CliRunner().invoke(app, ["data", "synth", str(recipe), "--teacher", "http://127.0.0.1:9/v1", *out])
     assert down.exit_code == 2 and "teacher: no server answers at http://127.0.0.1:9/v1" in down.output
     assert not (tmp_path / "o" / "synth" / "shards").exists()
+    mode = CliRunner().invoke(
+        app, ["data", "synth", str(recipe), "--teacher", "http://x/v1", "--structured", "yes"]
+    )
+    assert mode.exit_code == 2 and "error: --structured: must be auto, on or off, not 'yes'" in mode.output
     (tmp_path / "bad.txt").write_bytes(b"\xff\xfe" * 50)
     data = yaml.safe_load(recipe.read_text())
     data["synth"]["guidelines"]["path"] = str(tmp_path / "bad.txt")
