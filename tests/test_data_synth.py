@@ -43,7 +43,7 @@ from galen.data.guidelines import HUB_LICENCE, REVISION, chunk_text, ingest
 from galen.data.manifest import verify
 from galen.data.recipe import load_recipe, parse_recipe
 from galen.data.synth import run_synth
-from galen.data.synth_schemas import response_format, schema_sha256
+from galen.data.synth_schemas import response_format, schema, schema_sha256
 from galen.data.teachers import TeacherPool
 from galen.engine.endpoint import Answer
 from galen.errors import BadRequest
@@ -269,6 +269,16 @@ def test_a_schema_reply_is_read_by_shape_and_judged_by_the_same_checks():
     schema = response_format("mcq")["json_schema"]["schema"]
     assert schema["properties"]["answer"]["enum"] == ["A", "B", "C", "D"]
     assert schema["$defs"]["Options"]["required"] == ["A", "B", "C", "D"]
+
+
+def test_an_in_process_teacher_gets_the_schema_as_its_output_format():
+    """galen eval's LocalClient (a model in this process) turns response_format into the chat
+    layer's constraint, so a schema is enforced there as galen serve enforces it."""
+    from galen.evals.clients import GenParams, LocalClient
+
+    asked = LocalClient._request([], GenParams(response_format=response_format("vignette")))
+    assert asked.output_format is not None and asked.output_format.schema == schema("vignette")
+    assert LocalClient._request([], GenParams()).output_format is None
 
 
 def fixed(
