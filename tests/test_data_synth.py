@@ -4,9 +4,11 @@ its items then built into a corpus like any source.
 
 A scripted teacher is used only where a real one cannot give the needed shape on cue: a reply
 that passes every check (to check what a kept record carries), a reply that is malformed on
-every try, and two slow servers whose load can be compared. Everything else runs on the embedded
-SmolLM2, whose items are poor: the tests check that each verdict is honest (a kept quote is in its
-chunk, a kept MCQ's gold letter is one of its options), not that items are good.
+every try, a verify verdict, what a server says it can do, and two slow servers whose load can
+be compared. Everything else runs on the embedded SmolLM2 through galen serve, its replies
+constrained to each generator's JSON Schema: the recipe with all three components is built from
+what it makes. Its items are poor: the tests check that each verdict is honest (a kept quote is
+in its chunk, a kept MCQ's gold letter is one of its options), not that items are good.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import hashlib
 import http.server
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -29,11 +30,20 @@ import yaml
 
 from galen.data.build import build
 from galen.data.distill import Teacher
-from galen.data.generators import Rejected, clinical_vignette, exam_mcq, grounded_qa, labelled
+from galen.data.generators import (
+    GENERATORS,
+    Rejected,
+    clinical_vignette,
+    exam_mcq,
+    grounded_qa,
+    labelled,
+    read_json_reply,
+)
 from galen.data.guidelines import HUB_LICENCE, REVISION, chunk_text, ingest
 from galen.data.manifest import verify
 from galen.data.recipe import load_recipe, parse_recipe
 from galen.data.synth import run_synth
+from galen.data.synth_schemas import response_format, schema, schema_sha256
 from galen.data.teachers import TeacherPool
 from galen.engine.endpoint import Answer
 from galen.errors import BadRequest
@@ -235,6 +245,42 @@ def test_vignette_has_a_case_a_question_and_a_reference_answer():
     assert labelled("- Reference Answer: yes", ("reference answer",)) == {"reference answer": "yes"}
 
 
+def test_a_schema_reply_is_read_by_shape_and_judged_by_the_same_checks():
+    """pydantic reads the JSON the schema forced; the content checks are the text readers'."""
+    quote = "repeat it at 12 to 24 hours if it is negative"
+    qa = {"quote": quote, "question": "When is the film repeated?", "answer": "At 12 to 24 hours."}
+    draft = read_json_reply("guideline_qa", json.dumps(qa), PASSAGE, 6)
+    assert draft.quote == quote and draft.check["copied_words"] == 11
+    paraphrase = {**qa, "quote": "do it again half a day later if nothing is seen"}
+    options = {"A": "Blood film", "B": "Wait", "C": "Scan", "D": "Discharge"}
+    mcq = {"question": "After travel with fever, what first?", "options": options, "answer": "A"}
+    mcq["explanation"] = "Treat as malaria until proven otherwise."
+    assert read_json_reply("mcq", json.dumps(mcq), PASSAGE, 6).gold == "A"
+    for generator, reply, why in [
+        ("guideline_qa", json.dumps(paraphrase), "ungrounded: 1 of the quote"),
+        ("guideline_qa", json.dumps(qa)[:-10], "malformed: not the schema's JSON"),  # cut off
+        ("mcq", json.dumps({**mcq, "answer": "E"}), "malformed: not the schema's JSON: answer"),
+        ("mcq", json.dumps({**mcq, "options": {**options, "C": "blood FILM"}}), "same"),
+        ("mcq", json.dumps(mcq), "ungrounded"),  # judged against another passage below
+    ]:
+        passage = "Nothing in common here at all." if why == "ungrounded" else PASSAGE
+        with pytest.raises(Rejected, match=why):
+            read_json_reply(generator, reply, passage, 6)
+    schema = response_format("mcq")["json_schema"]["schema"]
+    assert schema["properties"]["answer"]["enum"] == ["A", "B", "C", "D"]
+    assert schema["$defs"]["Options"]["required"] == ["A", "B", "C", "D"]
+
+
+def test_an_in_process_teacher_gets_the_schema_as_its_output_format():
+    """galen eval's LocalClient (a model in this process) turns response_format into the chat
+    layer's constraint, so a schema is enforced there as galen serve enforces it."""
+    from galen.evals.clients import GenParams, LocalClient
+
+    asked = LocalClient._request([], GenParams(response_format=response_format("vignette")))
+    assert asked.output_format is not None and asked.output_format.schema == schema("vignette")
+    assert LocalClient._request([], GenParams()).output_format is None
+
+
 def fixed(
     reply: str, model: str = "scripted", url: str = "http://scripted/v1", delay: float = 0.0
 ) -> Teacher:
@@ -339,6 +385,10 @@ def test_the_command_stops_with_one_line_when_nothing_can_be_used(tmp_path):
     down = CliRunner().invoke(app, ["data", "synth", str(recipe), "--teacher", "http://127.0.0.1:9/v1", *out])
     assert down.exit_code == 2 and "teacher: no server answers at http://127.0.0.1:9/v1" in down.output
     assert not (tmp_path / "o" / "synth" / "shards").exists()
+    mode = CliRunner().invoke(
+        app, ["data", "synth", str(recipe), "--teacher", "http://x/v1", "--structured", "yes"]
+    )
+    assert mode.exit_code == 2 and "error: --structured: must be auto, on or off, not 'yes'" in mode.output
     (tmp_path / "bad.txt").write_bytes(b"\xff\xfe" * 50)
     data = yaml.safe_load(recipe.read_text())
     data["synth"]["guidelines"]["path"] = str(tmp_path / "bad.txt")
@@ -351,48 +401,40 @@ def test_the_command_stops_with_one_line_when_nothing_can_be_used(tmp_path):
     assert errors[0].startswith("error: synth.guidelines.path: ") and "not UTF-8" in errors[0]
 
 
-def competent(calls: list[str]) -> Teacher:
-    """A scripted teacher that answers every generator in form, from the passage it is given:
-    what the embedded 135M model cannot do (on the sample it passes no check; see docs/data.md)."""
-
-    async def ask(messages, params):
-        prompt = messages[-1]["content"]
-        passage = prompt.split('"""')[1].strip()
-        first, *rest = [x for x in re.split(r"(?<=[.!?])\s+", passage) if len(x.split()) > 3]
-        second = rest[0] if rest else first
-        calls.append(prompt)
-        if "multiple-choice" in prompt:
-            reply = f"Question: Which statement follows the guideline?\nA. {first}\nB. Never treat anyone.\n"
-            reply += f"C. Wait a month.\nD. Discharge at once.\nAnswer: A\nExplanation: {first}"
-        elif "vignette" in prompt:
-            reply = f"Vignette: A 50-year-old patient is seen in clinic today by the team. {first}\n"
-            reply += f"Question: What should be done?\nReference answer: {second}"
-        else:
-            reply = f"Question: What does the guideline say?\nAnswer: {first}\nQuote: {first}"
-        return Answer(reply, None, "stop", 1, 1, 0)
-
-    return Teacher(ask, "scripted", "http://scripted/v1")
-
-
-def test_a_recipe_builds_all_three_components_into_a_corpus(tmp_path):
-    """The recipe's whole path (synth, then build: dedup, decontamination, exports, manifest) with
-    a scripted teacher that passes the checks, since the embedded one does not (said above)."""
-    calls: list[str] = []
-    recipe = sample_recipe(tmp_path)
-    made = run_synth(recipe, [], pool=TeacherPool([competent(calls)]))
-    assert made.kept == {"guideline_qa": 8, "mcq": 8, "vignette": 8} and len(calls) == 24
+def test_a_recipe_builds_all_three_components_into_a_corpus(server, tmp_path):
+    """The recipe's whole path (synth, then build: dedup, decontamination, exports, manifest)
+    against the embedded SmolLM2 through galen serve, whose /v1/models says it can fill a JSON
+    Schema: every reply is constrained to its generator's schema, and the content checks judge it
+    as they judge text. The pneumonia guideline's two chunks, three tries each: on this teacher every
+    generator keeps at least one (docs/data.md gives the counts on the whole sample). The items are
+    poor; what is asserted is that each kept verdict holds and what a kept record carries."""
+    recipe = sample_recipe(tmp_path, limit=2, max_tokens=256)  # the recipe's 3 tries
+    made = run_synth(recipe, [server.base_url])
+    assert made.reply_format == "json_schema"
+    assert all(made.kept[g] >= 1 for g in GENERATORS), (made.kept, made.rejected)
+    chunks = {c.id: c.text for c in ingest(None, Path("."), chunk_words=100).chunks}
+    for generator in GENERATORS:
+        kept = [json.loads(x) for x in (made.out / "shards" / generator / "kept-00000.jsonl").open()]
+        for record in kept:
+            made_by = record["generation"]
+            assert made_by["reply_format"] == "json_schema" and made_by["teacher"] == "smollm2"
+            assert made_by["schema_sha256"] == schema_sha256(generator) and made_by["check"]["passed"]
+            assert "response_format" not in made_by["sampling"] and made_by["generator"] == generator
+            chunk = chunks[made_by["chunk_id"]]
+            if generator == "guideline_qa":  # the verdict holds when checked again here
+                assert grounded_qa(_reply_of(record), chunk, 6)
+            if generator == "mcq":
+                assert record["answer"] in record["options"] and list(record["options"]) == list("ABCD")
     result = build(recipe)
     by_source = result.counts["by_source"]
-    assert {name: c["kept"] for name, c in by_source.items()} == {
-        "guideline-qa": 8,
-        "exam-mcq": 8,
-        "vignettes": 8,
-    }
+    names = {"guideline-qa": "guideline_qa", "exam-mcq": "mcq", "vignettes": "vignette"}
+    assert {name: c["read"] for name, c in by_source.items()} == {n: made.kept[g] for n, g in names.items()}
+    assert all(by_source[name]["kept"] >= 1 for name in names)
     assert verify(result.out).ok and verify(made.out).ok
     report = json.loads((result.out / "decontam" / "report.json").read_text())
     assert report["counts"]["stage0_exact"] == 0 and "medqa" in report["benchmarks"]
     rows = [json.loads(x) for x in (result.out / "export" / "sft.jsonl").read_text().splitlines()]
-    assert {r["source"] for r in rows} == {"guideline-qa", "exam-mcq", "vignettes"} and len(rows) == 24
+    assert {r["source"] for r in rows} == set(names)
     record = json.loads((result.out / "records" / "records-00000-of-00001.jsonl").read_text().splitlines()[0])
     assert record["format"] == "synth" and record["file"].startswith("shards/guideline_qa/kept-")
     assert record["source_id"].startswith("guideline_qa:") and record["generation"]["check"]["passed"]
@@ -400,6 +442,34 @@ def test_a_recipe_builds_all_three_components_into_a_corpus(tmp_path):
     provenance = json.loads((result.out / "provenance.json").read_text())
     folders = {i.get("folder") for i in provenance["inputs"] if i["role"] == "source"}
     assert folders == {str(made.out.resolve())}  # lineage follows the build back to the synthesis
+
+
+def test_a_teacher_that_cannot_fill_a_schema_is_asked_for_text(tmp_path):
+    """Scripted teachers (a fake, to say on cue what a server's /v1/models says): auto asks for
+    JSON only when every teacher can; `structured: on` always does; a text reply is read as text."""
+    seen: list[object] = []
+    reply = "Question: Which radiograph finding supports pneumonia?\nA. New shadowing\nB. None\nC. Old scar\n"
+    reply += (
+        "D. Rib fracture\nAnswer: A\nExplanation: New shadowing on a chest radiograph supports pneumonia."
+    )
+
+    def teacher(can: bool | None) -> Teacher:
+        async def ask(messages, params):
+            seen.append(params.response_format)
+            return Answer(reply, None, "stop", 1, 1, 0)
+
+        return Teacher(ask, "scripted", f"http://{can}/v1", json_schema=can)
+
+    recipe = sample_recipe(tmp_path, limit=1, tries=1, generators=["mcq"])
+    mixed = run_synth(recipe, [], pool=TeacherPool([teacher(True), teacher(False)]))
+    assert mixed.reply_format == "text" and mixed.kept == {"mcq": 1} and seen == [None]
+    record = json.loads((mixed.out / "shards" / "mcq" / "kept-00000.jsonl").read_text())
+    assert record["generation"]["reply_format"] == "text" and record["generation"]["schema_sha256"] is None
+    forced = recipe.model_copy(update={"output": str(tmp_path / "on")})
+    forced.synth.structured = "on"
+    on = run_synth(forced, [], pool=TeacherPool([teacher(None)]))
+    assert on.reply_format == "json_schema" and on.rejected == {"mcq": {"malformed": 1}}
+    assert seen[-1] == response_format("mcq")  # the text reply is not the schema's JSON
 
 
 def test_a_build_without_its_synth_output_says_to_run_synth(tmp_path):

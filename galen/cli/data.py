@@ -11,7 +11,7 @@ from rich.table import Table as RichTable
 from galen import RESEARCH_NOTICE
 from galen.cli import data_review
 from galen.cli.output import console, fail
-from galen.errors import GalenError
+from galen.errors import BadRequest, GalenError
 
 app = typer.Typer(
     help="Build, verify, report on, distil and synthesise training corpora.", no_args_is_help=True
@@ -164,6 +164,14 @@ def synth(
     ] = None,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per reply.")] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, help="Calls in flight per teacher URL.")] = None,
+    structured: Annotated[
+        str | None,
+        typer.Option(
+            metavar="auto|on|off",
+            help="Replies as JSON of each generator's schema: auto (when the teachers say they "
+            "can), on (e.g. vLLM), off (labelled text). Default: the recipe's, auto.",
+        ),
+    ] = None,
     api_key: Annotated[
         str | None,
         typer.Option(help="Teachers' key (default: $OPENAI_API_KEY or the recipe's api_key_env); not saved."),
@@ -177,6 +185,9 @@ def synth(
         loaded = _recipe(recipe, output)
         given = {"model": model, "limit": limit, "tries": tries, "max_tokens": max_tokens}
         given["concurrency"] = concurrency
+        if structured is not None and structured not in ("auto", "on", "off"):
+            raise BadRequest("--structured", f"must be auto, on or off, not {structured!r}")
+        given["structured"] = structured
         settings = loaded.synth.model_copy(update={k: v for k, v in given.items() if v is not None})
         loaded = loaded.model_copy(update={"synth": settings})
         result = run_synth(

@@ -23,6 +23,7 @@ distill.py          `galen data distill`: chain-of-thought answers kept only whe
 shards.py           resumable teacher jobs (distill, synth): whole shards, plan.json
 guidelines.py       guideline ingest: documents with provenance, chunks for grounding
 generators.py       the synthetic components: prompts/, reply readers, grounding checks
+synth_schemas.py    the JSON Schema each generator's reply is constrained to (response_format)
 teachers.py         several teacher URLs as one
 synth.py            `galen data synth`: guideline QA, exam MCQ, vignettes, resumable
 """

@@ -32,7 +32,7 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ class Teacher:
     model: str
     endpoint: str
     weights_sha256: str | None = None  # what the server says it serves, when it says (galen serve)
+    json_schema: bool | None = None  # can it fill a JSON Schema (response_format)? None: not said
 
     @property
     def fingerprint(self) -> dict[str, Any]:
@@ -120,7 +121,7 @@ async def distill_item(record: Record, teacher: Teacher, settings: DistillConfig
                 teacher=teacher.model,
                 endpoint=teacher.endpoint,
                 prompt_sha256=prompt_sha256(messages),
-                sampling=asdict(params),
+                sampling=params.settings(),
                 tries=attempt + 1,
                 finish_reason=answer.finish_reason,
             )
@@ -180,7 +181,8 @@ def endpoint_teacher(url: str, settings: DistillConfig, api_key: str | None) -> 
         except GalenError as exc:
             raise BadRequest("teacher", exc.message) from None
 
-    return Teacher(ask, client.model, client.base_url, client.fingerprint.get("weights_sha256"))
+    weights = client.fingerprint.get("weights_sha256")
+    return Teacher(ask, client.model, client.base_url, weights, client.json_schema)
 
 
 def run_distill(

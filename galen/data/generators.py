@@ -2,7 +2,10 @@
 reply is read, and the check that accepts or rejects it.
 
 Each generator is a prompt file under `data/prompts/` (a recipe may name its own; `<<passage>>`
-is replaced by the chunk) and a reader of the reply's labelled fields (`Question:`, `Answer:`...):
+is replaced by the chunk) and a reader of the reply: of its labelled fields (`Question:`,
+`Answer:`...), or, from a teacher that can follow a JSON Schema, of the JSON object its schema
+(`galen.data.synth_schemas`) forced, asked with the prompts under `data/prompts/json/`. Either
+way the item then goes through the same check:
 
 - `guideline_qa`: a question the chunk answers, the answer, and the supporting passage quoted.
   Grounding check: compared as words (case, spacing and punctuation ignored), the longest run of
@@ -33,7 +36,10 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from galen.data.record import TaskKind
+from galen.data.synth_schemas import REPLIES, ExamMCQ, GroundedQA, Vignette
 from galen.files import sha256_bytes
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
@@ -160,12 +166,17 @@ def _on_topic(text: str, passage: str, least: int) -> int:
 
 
 def grounded_qa(reply: str, passage: str, min_quote_words: int) -> Draft:
-    """A guideline QA item, accepted only when its quote is copied from the passage: the longest
-    run of the quote's words found verbatim in the passage (difflib's longest match, on words)
-    must have at least `min_quote_words` words and make up at least QUOTE_SUPPORT of the quote."""
+    """A guideline QA item read from labelled lines (`check_grounded` judges it)."""
     found = labelled(reply, ("question", "answer", "quote"))
     _need(found, "question", "answer", "quote")
-    quote = found["quote"].strip().strip("\"'“”‘’").strip()
+    return check_grounded(found["question"], found["answer"], found["quote"], passage, min_quote_words)
+
+
+def check_grounded(question: str, answer: str, quote: str, passage: str, min_quote_words: int) -> Draft:
+    """Accepted only when the quote is copied from the passage: the longest run of the quote's
+    words found verbatim in the passage (difflib's longest match, on words) must have at least
+    `min_quote_words` words and make up at least QUOTE_SUPPORT of the quote."""
+    quote = quote.strip().strip("\"'“”‘’").strip()
     said, source = words(quote), words(passage)
     run = SequenceMatcher(None, said, source, autojunk=False).find_longest_match(0, len(said), 0, len(source))
     if run.size < min_quote_words or run.size < QUOTE_SUPPORT * len(said):
@@ -175,59 +186,85 @@ def grounded_qa(reply: str, passage: str, min_quote_words: int) -> Draft:
             f"(needs {min_quote_words} and {QUOTE_SUPPORT:.0%})",
         )
     check = {"method": "quote", "passed": True, "quote_words": len(said), "copied_words": run.size}
-    question, answer = found["question"], found["answer"]
     return Draft("open", question, answer, prompt=question, quote=quote, check=check)
 
 
 def exam_mcq(reply: str, passage: str, least: int = MIN_SHARED) -> Draft:
-    """An exam-style item with one gold letter among four or five distinct options."""
+    """An exam-style item read from labelled lines (`check_exam` judges it)."""
     found = labelled(reply, ("question", "answer", "explanation"), letters=True)
     _need(found, "question", "answer", "explanation")
     options = {letter: found[letter] for letter in LETTERS if found.get(letter)}
-    if list(options) not in (list("ABCD"), list("ABCDE")):
+    return check_exam(found["question"], options, found["answer"], found["explanation"], passage, least)
+
+
+def check_exam(
+    question: str,
+    options: dict[str, str],
+    answer: str,
+    explanation: str,
+    passage: str,
+    least: int = MIN_SHARED,
+) -> Draft:
+    """One gold letter among four or five distinct options, on the passage's topic."""
+    if list(options) not in (list("ABCD"), list("ABCDE")) or not all(v.strip() for v in options.values()):
         raise Rejected("malformed", f"options {''.join(options) or 'none'}: expected A-D or A-E")
     if len({" ".join(words(v)) for v in options.values()}) < len(options):
         raise Rejected("malformed", "two options say the same")
-    gold = re.match(rf"\(?([{LETTERS}])\b", found["answer"].strip())
+    gold = re.match(rf"\(?([{LETTERS}])\b", answer.strip())
     if gold is None or gold.group(1) not in options:
-        raise Rejected("malformed", f"the answer {found['answer'][:20]!r} is not one of the option letters")
-    about = " ".join([found["question"], options[gold.group(1)], found["explanation"]])
+        raise Rejected("malformed", f"the answer {answer[:20]!r} is not one of the option letters")
+    about = " ".join([question, options[gold.group(1)], explanation])
     shared = _on_topic(about, passage, least)
     check = {"method": "format+topic", "passed": True, "options": len(options), "shared_words": shared}
-    question = found["question"]
     return Draft(
-        "choice",
-        question,
-        found["explanation"],
-        prompt=question,
-        options=options,
-        gold=gold.group(1),
-        check=check,
+        "choice", question, explanation, prompt=question, options=options, gold=gold.group(1), check=check
     )
 
 
 def clinical_vignette(reply: str, passage: str, least: int = MIN_SHARED) -> Draft:
-    """An open-ended case with a reference answer (the pairwise-judge format)."""
+    """An open-ended case read from labelled lines (`check_vignette` judges it)."""
     found = labelled(reply, ("vignette", "question", "reference answer"))
     _need(found, "vignette", "question", "reference answer")
-    case, reference = found["vignette"], found["reference answer"]
+    return check_vignette(found["vignette"], found["question"], found["reference answer"], passage, least)
+
+
+def check_vignette(case: str, question: str, reference: str, passage: str, least: int = MIN_SHARED) -> Draft:
+    """A case long enough to be one, a question, a reference answer, on the passage's topic."""
     if len(words(case)) < MIN_VIGNETTE_WORDS:
         raise Rejected("malformed", f"the vignette has fewer than {MIN_VIGNETTE_WORDS} words")
     if len(words(reference)) < MIN_REFERENCE_WORDS:
         raise Rejected("malformed", f"the reference answer has fewer than {MIN_REFERENCE_WORDS} words")
-    shared = _on_topic(f"{case} {found['question']} {reference}", passage, least)
-    prompt = f"{case}\n\n{found['question']}"
+    shared = _on_topic(f"{case} {question} {reference}", passage, least)
     check = {"method": "format+topic", "passed": True, "shared_words": shared}
-    return Draft("open", found["question"], reference, prompt=prompt, check=check)
+    return Draft("open", question, reference, prompt=f"{case}\n\n{question}", check=check)
 
 
 def read_reply(generator: str, reply: str, passage: str, min_quote_words: int) -> Draft:
-    """The item in a teacher's reply, or `Rejected` with why not."""
+    """The item in a teacher's labelled-text reply, or `Rejected` with why not."""
     if generator == "guideline_qa":
         return grounded_qa(reply, passage, min_quote_words)
     if generator == "mcq":
         return exam_mcq(reply, passage)
     return clinical_vignette(reply, passage)
+
+
+def read_json_reply(generator: str, reply: str, passage: str, min_quote_words: int) -> Draft:
+    """The item in a reply constrained to the generator's schema (`galen.data.synth_schemas`):
+    pydantic reads the shape (a reply cut off or not of that shape is `malformed`), then the same
+    check as for a text reply judges the content."""
+    try:
+        item = REPLIES[generator].model_validate_json(reply)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "reply"
+        raise Rejected("malformed", f"not the schema's JSON: {where}: {first['msg']}") from None
+    if isinstance(item, GroundedQA):
+        return check_grounded(item.question, item.answer, item.quote, passage, min_quote_words)
+    if isinstance(item, ExamMCQ):
+        options = item.options.model_dump()
+        return check_exam(item.question, options, item.answer, item.explanation, passage)
+    assert isinstance(item, Vignette)
+    return check_vignette(item.vignette, item.question, item.reference_answer, passage)
 
 
 def supported(reply: str) -> bool | None:

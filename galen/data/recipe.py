@@ -199,6 +199,13 @@ class SynthConfig(ConfigModel):
     api_key_env: str = Field(
         "OPENAI_API_KEY", description="Environment variable holding the teachers' key (never the key)."
     )
+    structured: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description=(
+            "Ask for JSON matching each generator's schema (response_format): auto when every "
+            "teacher's /v1/models says it can (galen serve), on always (vLLM), off: labelled text."
+        ),
+    )
     tries: int = Field(3, ge=1, description="Attempts per item before it is rejected.")
     max_tokens: int = Field(512, ge=1)
     temperature: float = Field(0.7, ge=0, le=2)

@@ -41,7 +41,9 @@ class Generation(BaseModel):
     prompt_sha256: sha256 of the JSON of the messages sent. sampling: every decoding setting.
     tries: the attempt that was kept (1 = first). finish_reason: the endpoint's, for that attempt.
     Synthetic items only: generator (guideline_qa, mcq, vignette), template_sha256 (the prompt
-    file's), chunk_id (the guideline chunk it was made from), check (the verdict that accepted it).
+    file's), chunk_id (the guideline chunk it was made from), check (the verdict that accepted it),
+    reply_format ("json_schema" when the reply was constrained to a schema, "text" when it was
+    read from labelled lines) and schema_sha256 (that schema's, `galen.data.synth_schemas`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,6 +58,8 @@ class Generation(BaseModel):
     template_sha256: str | None = None
     chunk_id: str | None = None
     check: dict[str, Any] | None = None
+    reply_format: Literal["json_schema", "text"] | None = None
+    schema_sha256: str | None = None
 
 
 class Record(BaseModel):

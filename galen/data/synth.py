@@ -3,7 +3,10 @@
     guidelines (galen.data.guidelines) -> chunks -> for each generator and chunk: ask a teacher
     (galen.data.generators: prompt file, reply reader, check) -> kept / rejected shards
 
-One item is made per chunk for each generator in the recipe's `synth.generators`. A reply that
+One item is made per chunk for each generator in the recipe's `synth.generators`. When the
+teachers can fill a JSON Schema (`synth.structured`; auto: every teacher's /v1/models says so),
+each reply is constrained to its generator's schema (`galen.data.synth_schemas`) and read as JSON;
+otherwise it is labelled text. Either way the same check judges it. A reply that
 fails its check is asked again with the next seed (`seed + try`), up to `tries` times; then the
 item is rejected and listed with every try's reason. A chunk the teacher refuses as longer than
 its window is rejected at once (`too_long`); a teacher that is down stops the run with one line.
@@ -28,18 +31,28 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from galen.data.distill import Teacher, endpoint_teacher
-from galen.data.generators import GENERATORS, PROMPTS, Draft, Rejected, Template, read_reply, supported
+from galen.data.generators import (
+    GENERATORS,
+    PROMPTS,
+    Draft,
+    Rejected,
+    Template,
+    read_json_reply,
+    read_reply,
+    supported,
+)
 from galen.data.guidelines import Chunk, Ingest, ingest
 from galen.data.manifest import MANIFEST, LogEntry, run_id, tracked_files, write_manifest
 from galen.data.recipe import DistillConfig, Recipe, SynthConfig
 from galen.data.record import Generation, Record
 from galen.data.shards import Done, Shards, check_plan
 from galen.data.sources.base import Origin, SourceFile, choice_record, open_record
+from galen.data.synth_schemas import response_format, schema_sha256
 from galen.data.teachers import TeacherPool
 from galen.engine.endpoint import Answer, GenParams, PromptTooLong
 from galen.errors import BadRequest
@@ -70,21 +83,33 @@ class Context:
     cache: CallCache
     settings: SynthConfig
     templates: dict[str, Template]
+    structured: bool = False  # replies constrained to each generator's JSON Schema
 
 
-def load_templates(recipe: Recipe) -> dict[str, Template]:
-    """Each generator's prompt file (the recipe's, else galen's), and the verify prompt."""
+def use_schemas(settings: SynthConfig, pool: TeacherPool) -> bool:
+    """`synth.structured`: on, off, or (auto) on when every teacher says it can fill a schema."""
+    if settings.structured == "auto":
+        return pool.json_schema is True
+    return settings.structured == "on"
+
+
+def load_templates(recipe: Recipe, structured: bool = False) -> dict[str, Template]:
+    """Each generator's prompt file (the recipe's, else galen's: those asking for JSON under
+    prompts/json/ when `structured`), and the verify prompt."""
     templates = {}
     for name in [*GENERATORS, "verify"]:
         given = recipe.synth.prompts.get(name)  # type: ignore[call-overload]
-        path = recipe.resolve(given) if given else PROMPTS / f"{name}.md"
+        folder = PROMPTS / "json" if structured and name != "verify" else PROMPTS
+        path = recipe.resolve(given) if given else folder / f"{name}.md"
         if not path.is_file():
             raise BadRequest(f"synth.prompts.{name}", f"no such prompt file: {path}")
         templates[name] = Template.load(path)
     return templates
 
 
-def params_for(settings: SynthConfig, attempt: int) -> GenParams:
+def params_for(settings: SynthConfig, attempt: int, schema_of: str | None = None) -> GenParams:
+    """Try `attempt`'s settings; with `schema_of`, the reply is constrained to that generator's
+    schema."""
     return GenParams(
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
@@ -92,6 +117,7 @@ def params_for(settings: SynthConfig, attempt: int) -> GenParams:
         top_k=settings.top_k,
         seed=settings.seed + attempt,
         thinking=settings.thinking,
+        response_format=response_format(schema_of) if schema_of else None,
     )
 
 
@@ -139,17 +165,16 @@ async def make_item(job: Job, ctx: Context) -> Done:
     template = ctx.templates[job.generator]
     messages = template.messages(passage=job.chunk.text)
     tries: list[dict[str, Any]] = []
+    read = read_json_reply if ctx.structured else read_reply
     for attempt in range(ctx.settings.tries):
-        params = params_for(ctx.settings, attempt)
+        params = params_for(ctx.settings, attempt, job.generator if ctx.structured else None)
         try:
             answer = await cached_chat(ctx.pool, messages, params, ctx.cache)
         except PromptTooLong as exc:
             tries.append({"kind": "too_long", "reason": exc.message})
             break
         try:
-            draft = read_reply(
-                job.generator, _reply_text(answer), job.chunk.text, ctx.settings.min_quote_words
-            )
+            draft = read(job.generator, _reply_text(answer), job.chunk.text, ctx.settings.min_quote_words)
             check = draft.check
             if job.generator == "guideline_qa" and ctx.settings.verify:
                 check = await _verify(job, draft, ctx, attempt)
@@ -162,13 +187,15 @@ async def make_item(job: Job, ctx: Context) -> Done:
             teacher=ctx.pool.model,
             endpoint=answer.endpoint,
             prompt_sha256=sha256_json(messages),
-            sampling=asdict(params),
+            sampling={k: v for k, v in params.settings().items() if k != "response_format"},
             tries=attempt + 1,
             finish_reason=answer.finish_reason,
             generator=job.generator,
             template_sha256=template.sha256,
             chunk_id=job.chunk.id,
             check=check,
+            reply_format="json_schema" if ctx.structured else "text",
+            schema_sha256=schema_sha256(job.generator) if ctx.structured else None,
         )
         return Done(kept=to_record(job, draft, made).model_dump_json())
     line = {
@@ -193,6 +220,7 @@ class SynthResult:
     cached_calls: int
     asked_calls: int
     answered_by: dict[str, int] = field(default_factory=dict)
+    reply_format: str = "text"  # json_schema: replies were constrained to each generator's schema
 
 
 def endpoint_pool(urls: Sequence[str], settings: SynthConfig, api_key: str | None) -> TeacherPool:
@@ -249,8 +277,10 @@ def run_synth(
     if not chunks:
         raise BadRequest("synth.guidelines", f"{read.where}: no chunk of at least {g.min_chunk_words} words")
     progress(f"guidelines: {len(read.documents)} documents, {len(chunks)} chunks from {read.where}")
-    templates = load_templates(recipe)
     pool = pool or endpoint_pool(teachers, settings, api_key)
+    structured = use_schemas(settings, pool)
+    templates = load_templates(recipe, structured)
+    progress("replies: " + ("JSON constrained to each generator's schema" if structured else "labelled text"))
     out.mkdir(parents=True, exist_ok=True)
     plan = {
         "inputs": {"chunks_sha256": sha256_json([c.row() for c in chunks])},
@@ -258,9 +288,11 @@ def run_synth(
         "prompts": {name: t.sha256 for name, t in templates.items()},
         "settings": settings.model_dump(mode="json", exclude={"concurrency", "api_key_env", "output"}),
     }
+    if structured:  # a text run's plan stays as it was, so its earlier output resumes
+        plan["schemas"] = {name: schema_sha256(name) for name in settings.generators}
     check_plan(out, plan, "synthesis")
     write_guidelines(read, out)
-    ctx = Context(pool, CallCache(out / "cache" / "calls.jsonl"), settings, templates)
+    ctx = Context(pool, CallCache(out / "cache" / "calls.jsonl"), settings, templates, structured)
     resumed = asyncio.run(make_all(chunks, ctx, out, progress))
     return finish(recipe, recipe_path, out, read, chunks, pool, ctx, resumed)
 
@@ -292,6 +324,7 @@ def finish(
         "cached_calls": ctx.cache.hits,
         "asked_calls": ctx.cache.stored,
         "answered_by": pool.share(),
+        "reply_format": "json_schema" if ctx.structured else "text",
     }
     inputs = [{"path": str(p), "sha256": sha, "revision": rev} for p, sha, rev in read.files]
     resolved = settings.model_dump(mode="json")
@@ -333,7 +366,7 @@ def finish(
     )
     return SynthResult(
         out, len(read.documents), len(chunks), kept, rejected, dict(read.skipped), resumed,
-        ctx.cache.hits, ctx.cache.stored, pool.share(),
+        ctx.cache.hits, ctx.cache.stored, pool.share(), details["reply_format"],
     )  # fmt: skip
 
 

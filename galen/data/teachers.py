@@ -46,6 +46,15 @@ class TeacherPool:
     def endpoints(self) -> list[str]:
         return [t.endpoint for t in self.teachers]
 
+    @property
+    def json_schema(self) -> bool | None:
+        """Whether every server says it can fill a JSON Schema (False if one says it cannot;
+        None when some say nothing, as vLLM's and OpenAI's model lists do)."""
+        said = [t.json_schema for t in self.teachers]
+        if False in said:
+            return False
+        return True if all(said) else None
+
     def _pick(self) -> int:
         return min(range(len(self.teachers)), key=lambda k: (self.in_flight[k], self.sent[k]))
 

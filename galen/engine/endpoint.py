@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -43,6 +43,17 @@ class GenParams:
     top_k: int = 0
     seed: int = 0
     thinking: bool | None = None  # None: the model's default
+    # OpenAI's `response_format` (e.g. a json_schema) when the reply must be JSON of a shape;
+    # None: free text. A dict, so GenParams is compared but never hashed.
+    response_format: dict[str, Any] | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """The fields as a dict, without `response_format` when it is None (so call-cache keys
+        and recorded sampling of free-text calls are what they were before it existed)."""
+        fields = asdict(self)
+        if fields["response_format"] is None:
+            del fields["response_format"]
+        return fields
 
 
 @dataclass
@@ -162,9 +173,17 @@ class EndpointClient:
         }
         self.sync = openai.OpenAI(**self._options)
         self._async: dict[int, Any] = {}  # one async client per event loop: pools belong to a loop
-        served = self._listed()
-        self.model = self._pick(model_name, served)
-        reported = served.get(self.model) or {}
+        cards = self._listed()
+        self.model = self._pick(model_name, cards)
+        card = cards.get(self.model) or {}
+        reported = served_identity(card)
+        # What the server says the model can do (galen serve's card); None where it says nothing.
+        capabilities = card.get("capabilities")
+        self.json_schema: bool | None = (
+            "json_schema" in (capabilities.get("structured_outputs") or [])
+            if isinstance(capabilities, dict)
+            else None
+        )
         self.fingerprint: dict[str, Any] = {"endpoint": self.base_url, "model": self.model}
         # What the server says it serves (galen serve: the weights' and template's hashes; vLLM:
         # the path it loaded; any server: a revision): part of the call cache's key.
@@ -176,7 +195,7 @@ class EndpointClient:
         return endpoint_error(exc, self.base_url, getattr(self, "model", None), self.key_env)
 
     def _listed(self) -> dict[str, dict[str, Any]]:
-        """Served model id -> the fingerprint its card reports ({} when it reports none)."""
+        """Served model id -> the extra fields of its card (galen serve: fingerprint, capabilities)."""
         import openai
 
         try:
@@ -185,7 +204,7 @@ class EndpointClient:
             return {}  # a server without /v1/models: the name given is trusted
         except openai.OpenAIError as exc:
             raise self.error(exc) from None
-        return {m.id: served_identity(m.model_extra or {}) for m in models}
+        return {m.id: m.model_extra or {} for m in models}
 
     def _pick(self, name: str | None, served: dict[str, Any]) -> str:
         if name and served and name not in served:
@@ -213,6 +232,7 @@ class EndpointClient:
             extra["top_k"] = params.top_k
             if params.thinking is not None:
                 extra["chat_template_kwargs"] = {"enable_thinking": params.thinking}
+        shape = {"response_format": params.response_format} if params.response_format else {}
         try:
             response = await self.async_client().chat.completions.create(
                 model=self.model,
@@ -222,6 +242,7 @@ class EndpointClient:
                 top_p=params.top_p,
                 seed=params.seed,
                 extra_body=extra or None,
+                **shape,  # type: ignore[arg-type]
             )
         except openai.OpenAIError as exc:
             raise self.error(exc) from None

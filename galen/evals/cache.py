@@ -88,7 +88,7 @@ async def cached_chat(
     `repeat` > 0 is the same call made again (`galen eval run --repeat`): its own cache entry."""
     if cache is None:
         return await client.chat(messages, params)
-    payload = {"model": client.fingerprint, "messages": messages, "params": asdict(params)}
+    payload = {"model": client.fingerprint, "messages": messages, "params": params.settings()}
     key = cache_key({**payload, "repeat": repeat} if repeat else payload)
     if (hit := cache.get(key)) is not None:
         return Answer(**hit)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from typing import Any, Protocol
 
+from galen.chat.output_format import OutputFormat
 from galen.engine.base import Loglik, LoglikRequest
 from galen.engine.chat import ChatEngine, ChatRequest
 from galen.engine.endpoint import DEFAULT_KEY_ENV, MAX_RETRIES, TIMEOUT, Answer, EndpointClient, GenParams
@@ -43,8 +43,15 @@ class LocalClient:
 
     @staticmethod
     def _request(messages: list[dict[str, Any]], params: GenParams) -> ChatRequest:
-        sampling = PRESETS["greedy"].updated(**{k: v for k, v in asdict(params).items() if k != "thinking"})
-        return ChatRequest(messages, sampling, enable_thinking=params.thinking)
+        given = {k: v for k, v in params.settings().items() if k not in ("thinking", "response_format")}
+        shape = None
+        if params.response_format and params.response_format.get("type") == "json_schema":
+            spec = params.response_format["json_schema"]
+            shape = OutputFormat.json_schema(spec["schema"], "response_format.json_schema.schema")
+        elif params.response_format:
+            shape = OutputFormat.json_object("response_format")
+        sampling = PRESETS["greedy"].updated(**given)
+        return ChatRequest(messages, sampling, enable_thinking=params.thinking, output_format=shape)
 
     async def chat(self, messages: list[dict[str, Any]], params: GenParams) -> Answer:
         request = self._request(messages, params)
