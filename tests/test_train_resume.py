@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -60,6 +61,13 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     done = complete_checkpoints(run)
     assert done and done[-1] < 6, f"the run finished before it could be killed: {done}"
     assert json.loads((run / "run.json").read_text())["status"] == "running"
+    # What a kill mid-write leaves: a torn metrics line, and a torn trainer_state.json in the
+    # checkpoint being saved. Neither may count: resume from the last whole one, log no step twice.
+    with (run / "metrics.jsonl").open("a") as f:
+        f.write('{"step": 9, "loss": 1.')
+    torn = run / "checkpoints" / f"checkpoint-{done[-1] + 1}"
+    torn.mkdir(exist_ok=True)
+    (torn / "trainer_state.json").write_text('{"global_step": ' + str(done[-1] + 1))
 
     second = subprocess.run(command(run), capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr
@@ -72,6 +80,23 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     assert [e["step"] for e in state["log_history"] if "loss" in e] == [1, 2, 3, 4, 5, 6]  # steps continued
     logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in logged if "loss" in r] == [1, 2, 3, 4, 5, 6]  # no step logged twice
+
+    # Killed after its last checkpoint, before run.json said finished (final/ half-saved, say):
+    # the rerun takes checkpoint-6 as the end, and trains no step past max_steps.
+    last = run / "checkpoints" / "checkpoint-6"
+    info["status"] = "running"
+    (run / "run.json").write_text(json.dumps(info))
+    shutil.rmtree(run / "final")
+    again = subprocess.run(command(run), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "finished" and info["global_step"] == 6
+    assert info["resumed_from"] == [str(resumed), str(last)]
+    assert not (run / "checkpoints" / "checkpoint-7").exists()
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in logged if "loss" in r] == [1, 2, 3, 4, 5, 6]
+    final = (run / "final" / "adapter_model.safetensors").read_bytes()
+    assert final == (last / "adapter_model.safetensors").read_bytes()  # the trained weights, not the base's
 
     third = subprocess.run(command(run), capture_output=True, text=True, timeout=300)
     assert third.returncode == 0 and "already finished" in third.stdout + third.stderr

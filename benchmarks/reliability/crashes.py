@@ -35,6 +35,7 @@ import yaml
 
 from benchmarks.reliability import Check
 from benchmarks.reliability.servers import ROOT, galen_serve
+from galen.train.run_folder import checkpoint_step
 
 GALEN = [sys.executable, "-m", "galen.cli.main"]
 
@@ -164,22 +165,48 @@ TRAIN_SETTINGS = [
 
 
 def _checkpoints(run: Path) -> list[int]:
+    """The complete checkpoints' steps: those whose trainer_state.json (written last) reads whole."""
     folder = run / "checkpoints"
-    complete = folder.glob("checkpoint-*/trainer_state.json") if folder.is_dir() else []
-    return sorted(int(p.parent.name.split("-")[1]) for p in complete)
+    found = folder.glob("checkpoint-*") if folder.is_dir() else []
+    return sorted(step for p in found if (step := checkpoint_step(p)) == int(p.name.split("-")[1]))
 
 
 def _status(run: Path) -> str | None:
     path = run / "run.json"
-    return json.loads(path.read_text()).get("status") if path.exists() else None
+    try:
+        return json.loads(path.read_text()).get("status") if path.exists() else None
+    except json.JSONDecodeError:
+        return "unreadable run.json"
 
 
-def _finished_once(run: Path) -> bool:
-    """Finished at its last step, with every training step logged exactly once."""
-    info = json.loads((run / "run.json").read_text())
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    logged = [r["step"] for r in records if "loss" in r]
-    return info["status"] == "finished" and info["global_step"] == 6 and logged == [1, 2, 3, 4, 5, 6]
+def _logged_steps(run: Path) -> list[int]:
+    """The steps with a training loss in metrics.jsonl, in file order (a torn line counts as none)."""
+    path = run / "metrics.jsonl"
+    steps = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if "loss" in record:
+            steps.append(record.get("step"))
+    return steps
+
+
+def _why_not_resumed(run: Path, expected: list[str]) -> str | None:
+    """None when the rerun finished at step 6, logged each step once and resumed from `expected`;
+    otherwise what differs (status, global step, logged steps, resumed_from)."""
+    info = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
+    logged, resumed = _logged_steps(run), info.get("resumed_from", [])[-1:]
+    wrong = []
+    if info.get("status") != "finished" or info.get("global_step") != 6:
+        status, step = info.get("status"), info.get("global_step")
+        wrong.append(f"status {status}, global_step {step} (expected finished, 6)")
+    if logged != [1, 2, 3, 4, 5, 6]:
+        wrong.append(f"logged steps {logged} (expected [1, 2, 3, 4, 5, 6])")
+    if resumed != expected:
+        wrong.append(f"last resumed_from {resumed} (expected {expected})")
+    return "; ".join(wrong) or None
 
 
 def train_sft(kills: int = 5, seed: int = 0) -> Check:
@@ -187,7 +214,7 @@ def train_sft(kills: int = 5, seed: int = 0) -> Check:
         sets = [item for setting in TRAIN_SETTINGS for item in ("--set", setting)]
         return [*GALEN, "train", "sft", "cpu-smollm2-sft", *sets, "--output-dir", str(run)]
 
-    rng, resumed_right, landed, points = random.Random(seed), 0, 0, []
+    rng, resumed_right, landed, points, notes = random.Random(seed), 0, 0, [], []
     with tempfile.TemporaryDirectory() as tmp:
         duration = _run(command(Path(tmp) / "reference"))
         for k in range(kills):
@@ -196,16 +223,19 @@ def train_sft(kills: int = 5, seed: int = 0) -> Check:
             killed = at is not None
             landed += killed
             saved, state = _checkpoints(run), _status(run)
-            points.append(
-                f"{at:.1f}s (checkpoint {saved[-1] if saved else 'none'})" if killed else "never landed"
-            )
-            _run(command(run))
+            point = f"{at:.1f}s (checkpoint {saved[-1] if saved else 'none'})" if killed else "never landed"
+            points.append(point)
+            try:
+                _run(command(run))
+            except RuntimeError as exc:  # a rerun that fails is a failed resume, not a broken check
+                notes.append(f"run {k} killed at {point}, status {state}: the rerun failed: {exc}")
+                continue
             last = run / "checkpoints" / f"checkpoint-{saved[-1]}" if saved else None
             expected = [str(last)] if killed and last and state != "finished" else []
-            resumed_right += (
-                _finished_once(run)
-                and json.loads((run / "run.json").read_text()).get("resumed_from", [])[-1:] == expected
-            )
+            why = _why_not_resumed(run, expected)
+            resumed_right += why is None
+            if why:
+                notes.append(f"run {k} killed at {point}, status {state} at the kill: {why}")
     return Check(
         "crash: galen train sft",
         resumed_right == kills == landed,
@@ -214,4 +244,5 @@ def train_sft(kills: int = 5, seed: int = 0) -> Check:
             "resumed from the last checkpoint, every step logged once": f"{resumed_right}/{kills}",
             "kill points": ", ".join(points),
         },
+        notes,
     )

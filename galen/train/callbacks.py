@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from transformers import TrainerCallback
 
+from galen.files import write_atomic
+
 ZERO_ADVANTAGE = "zero_advantage_groups"  # logged by galen's GRPO trainer, see grpo.py
 
 # One PNG per group; a group's patterns match metric names (TRL's names).
@@ -46,7 +48,9 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
 class MetricsLog(TrainerCallback):
     """Appends each log event to `metrics.jsonl` as {"step", "epoch", "time", <TRL's metrics>}.
 
-    On resume, lines past the checkpoint's step are dropped first: those steps run again.
+    On resume, lines past the checkpoint's step (and lines torn by a kill) are dropped first:
+    those steps run again. The Trainer logs a step before it checkpoints it, so every step up to
+    the checkpoint has its line.
     """
 
     def __init__(self, path: Path) -> None:
@@ -55,7 +59,8 @@ class MetricsLog(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero and state.global_step > 0 and self.path.is_file():
             kept = [r for r in read_metrics(self.path) if r.get("step", 0) <= state.global_step]
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+            # Whole or not at all: a kill mid-rewrite must not lose the lines of finished steps.
+            write_atomic(self.path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:

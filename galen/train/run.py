@@ -29,7 +29,7 @@ from galen.train.callbacks import CurvePlotter, MetricsLog, RichProgress, ZeroAd
 from galen.train.checks import trl_config_class
 from galen.train.data import TrainingData, load_training_data
 from galen.train.recipe import Recipe, RecipeError, resolved_dict
-from galen.train.run_folder import RunFolder, is_run_folder
+from galen.train.run_folder import RunFolder, checkpoint_step, is_run_folder
 
 # Fields a resumed run may change (and what `--set` is mostly for).
 CONTINUABLE = {
@@ -194,8 +194,8 @@ def run_training(
     data = load_training_data(recipe.data.path, recipe.stage, recipe.data.limit)
     run, checkpoint = open_run(recipe)
     if run.final.exists() and run.info().get("status") == "finished" and checkpoint is not None:
-        state = _global_step(checkpoint)
-        if state >= recipe.trl.get("max_steps", -1) > 0:
+        state = checkpoint_step(checkpoint) or 0
+        if _reached_max_steps(recipe, checkpoint):
             console.print(f"{run.path} is already finished (step {state}); nothing to do")
             if not (run.path / PROVENANCE).is_file():  # a run written by an older galen
                 write_run_provenance(run, recipe, data)
@@ -231,10 +231,9 @@ def run_training(
     _quiet(trainer)
     if checkpoint:
         console.print(f"resuming from {checkpoint}")
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    step = _train(trainer, recipe, checkpoint, console)
     trainer.save_model(str(run.final))
     curves = plot_curves(run.metrics, run.curves) if main else []
-    step = trainer.state.global_step
     mean = monitor.mean if monitor else None
     if main:
         run.write_info(status="finished", finished=_now(), global_step=step, zero_advantage_groups_mean=mean)
@@ -261,8 +260,22 @@ def _quiet(trainer: Any) -> None:
     trainer.remove_callback(PrinterCallback)
 
 
-def _global_step(checkpoint: Path) -> int:
-    import json
+def _reached_max_steps(recipe: Recipe, checkpoint: Path | None) -> bool:
+    max_steps = recipe.trl.get("max_steps", -1)
+    return checkpoint is not None and 0 < max_steps <= (checkpoint_step(checkpoint) or 0)
 
-    state = checkpoint / "trainer_state.json"
-    return int(json.loads(state.read_text()).get("global_step", 0)) if state.is_file() else 0
+
+def _train(trainer: Any, recipe: Recipe, checkpoint: Path | None, console: Console) -> int:
+    """Train from `checkpoint` (or the start); returns the global step reached.
+
+    A checkpoint at `max_steps` (a run killed after its last checkpoint, before it was marked
+    finished) is not handed to `trainer.train`: when `max_steps` ends mid-epoch the Trainer would
+    run one step past it (it checks the limit after a step, not before). Its weights are loaded
+    instead, to be saved as the final ones.
+    """
+    if _reached_max_steps(recipe, checkpoint):
+        console.print(f"{checkpoint} is at max_steps; taking its weights as the final ones")
+        trainer._load_from_checkpoint(str(checkpoint))  # what train() calls to load them on resume
+        return checkpoint_step(checkpoint) or 0
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    return int(trainer.state.global_step)

@@ -19,11 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from galen.files import write_atomic
+
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
 def is_run_folder(path: str | Path) -> bool:
     return (Path(path) / "run.json").is_file()
+
+
+def checkpoint_step(checkpoint: Path) -> int | None:
+    """The global step in a checkpoint's trainer_state.json; None when it is missing or torn."""
+    try:
+        return int(json.loads((checkpoint / "trainer_state.json").read_text())["global_step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass
@@ -45,11 +55,13 @@ class RunFolder:
         self.recipe_file, self.info_file = self.path / "recipe.yaml", self.path / "run.json"
 
     def last_checkpoint(self) -> Path | None:
-        """The newest complete checkpoint (one with trainer_state.json: a kill mid-save leaves none)."""
+        """The newest complete checkpoint: one whose trainer_state.json (which the Trainer writes
+        after the weights, optimizer and RNG state) reads whole. A kill mid-save leaves none, or
+        a torn one; either way the checkpoint before it is the one to resume."""
         done = [
             (int(m.group(1)), p)
             for p in (self.checkpoints.iterdir() if self.checkpoints.is_dir() else [])
-            if (m := _CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()
+            if (m := _CHECKPOINT.match(p.name)) and checkpoint_step(p) == int(m.group(1))
         ]
         return max(done)[1] if done else None
 
@@ -57,9 +69,8 @@ class RunFolder:
         return json.loads(self.info_file.read_text()) if self.info_file.is_file() else {}
 
     def write_info(self, **updates: Any) -> None:
-        info = {**self.info(), **updates}
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.info_file.write_text(json.dumps(info, indent=1, default=str) + "\n")
+        """Update run.json; written whole or not at all, so a kill never leaves it unreadable."""
+        write_atomic(self.info_file, json.dumps({**self.info(), **updates}, indent=1, default=str) + "\n")
 
     def outputs(self) -> list[Path]:
         """The files a finished run hands on (checkpoints are working state, not outputs)."""
