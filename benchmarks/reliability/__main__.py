@@ -25,6 +25,7 @@ from pathlib import Path
 from benchmarks._common import machine_lines
 from benchmarks.reliability import Check, auth, crashes, disconnect, fuzz, load, verify
 from benchmarks.reliability.servers import ROOT
+from galen.provenance import git_commit
 
 DOC = ROOT / "docs" / "RELIABILITY.md"
 RESULTS = ROOT / "docs" / "reliability.json"  # each check's latest result, by name
@@ -51,7 +52,7 @@ def report(entries: list[dict], machine: list[str]) -> str:
     rows = ["| check | held | size | figures | run |", "|---|---|---|---|---|"]
     for e in entries:
         figures = "<br>".join(f"{k}: {v}" for k, v in e["figures"].items())
-        run = f"{e['when']}, `{e['command']}`, load {e['load']}"
+        run = f"{e['when']}, commit {e.get('commit') or '?'}, `{e['command']}`, load {e['load']}"
         held = "yes" if e["passed"] else "**no**"
         rows.append(f"| {e['name']} | {held} | {e['size']} | {figures} | {run} |")
     notes = [f"- {e['name']}: {note}" for e in entries for note in e["notes"]]
@@ -64,9 +65,10 @@ def report(entries: list[dict], machine: list[str]) -> str:
             "(`benchmarks/reliability/`, one module per check, each described in its docstring); "
             "`tests/test_reliability.py` runs each at a small size inside `make test`.",
             "",
-            "Each row is that check's latest run (from docs/reliability.json): when, the command, and",
-            "the load average (1/5/15 min) as it ended. The load and disconnect figures mean something",
-            "only from a quiet machine (load near the run's own); the others are pass/fail checks.",
+            "Each row is that check's latest run (from docs/reliability.json): when, on which commit, the",
+            "command, and the load average (1/5/15 min) as it ended. The load and disconnect figures",
+            "mean something only from a quiet machine (load near the run's own); the others are",
+            "pass/fail checks.",
             "",
             *machine,
             "",
@@ -81,8 +83,10 @@ def record(checks: list[Check], command: str, load: str) -> list[dict]:
     """Merge this run's checks into docs/reliability.json; return every check's latest entry."""
     saved = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    commit = (git_commit() or "")[:7] or None
     for check in checks:
-        saved[check.name] = {**asdict(check), "when": when, "command": command, "load": load}
+        stamp = {"when": when, "commit": commit, "command": command, "load": load}
+        saved[check.name] = {**asdict(check), **stamp}
     RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
     return list(saved.values())
 
