@@ -1,4 +1,5 @@
-"""With `--api-key`, every route of the app but /health answers 401 without the key.
+"""With `--api-key`, every route of the app but /health and the playground's page and files
+(`/`, `/ui/...`: nothing secret; the page asks for the key itself) answers 401 without the key.
 
 The routes are listed from the app itself (those of included routers too), so a route added
 later is checked without anyone remembering to add it here.
@@ -13,6 +14,7 @@ from galen.engine.chat import ChatEngine
 from galen.engine.llamacpp import LlamaCppEngine
 from galen.models.embedded import DEFAULT_TEMPLATE
 from galen.models.source import resolve
+from galen.serve import playground
 from galen.serve.app import OPEN_PATHS, create_app
 from galen.serve.state import ServerState, ServeSettings
 
@@ -37,10 +39,10 @@ def run(engine: LlamaCppEngine | None = None) -> Check:
         http = TestClient(app)  # no lifespan: the engine is closed here, not by the app
         open_ok, leaks, checked = True, [], []
         for route in routes(app.routes):
-            path = route.path.replace("{model_id:path}", "x")
+            path = route.path.replace("{model_id:path}", "x").replace("{name}", "app.js")
             for method in sorted(getattr(route, "methods", None) or {"GET"}):
                 status = http.request(method, path).status_code
-                if path in OPEN_PATHS:
+                if path in OPEN_PATHS or playground.is_open(path):
                     open_ok &= status == 200
                 elif status != 401:
                     leaks.append(f"{method} {path} -> {status}")
