@@ -75,6 +75,7 @@ def test_agent_through_responses_api_calls_galen_mcp_and_answers(agent_server, t
     assert _kinds(out) == ["tool_call_item", "tool_call_output_item", "message_output_item"], out
     call = _call(out)
     assert call["type"] == "function_call" and call["name"] == "list_benchmarks"
+    assert call["id"].startswith("fc_")  # galen's item id: the chat completions path has none
     assert call["call_id"] and isinstance(json.loads(call["arguments"]), dict)
     listed = json.loads(_output(out))
     assert "medqa" in [b["name"] for b in listed["benchmarks"]]
