@@ -57,7 +57,7 @@ def test_max_output_tokens_makes_it_incomplete(client):
     assert response.incomplete_details.reason == "max_output_tokens"
     assert response.usage.output_tokens == 3 and response.output[-1].status == "incomplete"
     # Streamed, it ends with response.completed (as vLLM and llama.cpp), so the SDK's helper works.
-    ask = {"input": ASK, "max_output_tokens": 3, "extra_body": {"enable_thinking": False}}
+    ask = {"input": ASK, "max_output_tokens": 3, "temperature": 0, "extra_body": {"enable_thinking": False}}
     with client.responses.stream(model="smollm2", **ask) as stream:
         final = stream.get_final_response()
     assert final.status == "incomplete" and final.output_text == response.output_text
