@@ -1,9 +1,10 @@
 """An OpenAI Agents SDK agent on real `galen serve` processes, through Chat Completions
-(`OpenAIChatCompletionsModel`), with MCP servers started by the SDK (`MCPServerStdio`).
+(`OpenAIChatCompletionsModel`) and the Responses API (`OpenAIResponsesModel`, the SDK's
+default), with MCP servers started by the SDK (`MCPServerStdio`).
 
 As in test_agents_qwen.py, the first call is forced (`ModelSettings.tool_choice`); the SDK
-resets tool_choice after a tool ran, and galen's `tool_choice_after_result: "none"` makes the
-next turn an answer. The MCP tools, their results and the model are real.
+resets tool_choice after a tool ran, and galen's `tool_choice_after_result: "none"` (honoured by
+both APIs) makes the next turn an answer. The MCP tools, their results and the model are real.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from agent_helpers import SCRIPTS, galen_mcp, need, run_script
 pytestmark = pytest.mark.slow
 
 
-def _run(base_url: str, mcp: list[dict], question: str, **model_settings) -> dict:
+def _run(base_url: str, mcp: list[dict], question: str, api: str = "chat", **model_settings) -> dict:
     need("agents")
-    settings = {"base_url": base_url, "mcp": mcp, "question": question, "model_settings": model_settings}
+    settings = {"base_url": base_url, "api": api, "mcp": mcp, "question": question}
+    settings["model_settings"] = model_settings
     return run_script("openai_agent.py", settings)
 
 
@@ -54,6 +56,30 @@ def test_agent_calls_galen_mcp_and_answers(agent_server, tmp_path):
     assert _kinds(out) == ["tool_call_item", "tool_call_output_item", "message_output_item"], out
     assert _call(out)["name"] == "list_benchmarks"
     listed = json.loads(_output(out))  # galen mcp's own answer
+    assert "medqa" in [b["name"] for b in listed["benchmarks"]]
+    assert isinstance(out["final_output"], str)
+
+
+def test_agent_through_responses_api_calls_galen_mcp_and_answers(agent_server, tmp_path):
+    # The same loop through /v1/responses: the call comes back as a function_call item, the SDK
+    # sends it and its function_call_output (and the reasoning item) back as input, and galen's
+    # tool_choice_after_result, now past a tool result, lets the model answer.
+    out = _run(
+        agent_server.base_url,
+        [galen_mcp("--runs", str(tmp_path))],
+        "Which medical benchmarks can you look up?",
+        # Room for the answer to end: the SDK raises ModelBehaviorError on an incomplete
+        # response (max_output_tokens reached), where chat completions' finish "length" passes.
+        api="responses", tool_choice="list_benchmarks", max_tokens=512,
+        extra_body={"tool_choice_after_result": "none", "thinking_budget": 32, "seed": 0},
+    )  # fmt: skip
+    assert "error" not in out, out
+    assert _kinds(out) == ["tool_call_item", "tool_call_output_item", "message_output_item"], out
+    call = _call(out)
+    assert call["type"] == "function_call" and call["name"] == "list_benchmarks"
+    assert call["id"].startswith("fc_")  # galen's item id: the chat completions path has none
+    assert call["call_id"] and isinstance(json.loads(call["arguments"]), dict)
+    listed = json.loads(_output(out))
     assert "medqa" in [b["name"] for b in listed["benchmarks"]]
     assert isinstance(out["final_output"], str)
 

@@ -113,6 +113,20 @@ def test_forced_function_call_then_its_output_through_previous_response_id(clien
     assert second.usage.input_tokens > alone.usage.input_tokens + 10
 
 
+def test_tool_choice_after_result_applies_once_a_function_call_output_is_in(client):
+    """galen's field, as in chat completions: an agent that sends the same settings every turn
+    forces the first call and still gets an answer after the tool's result."""
+    forcing = {"tools": [LAB_TOOL], "tool_choice": "required", "max_output_tokens": 120,
+               "extra_body": {**GREEDY["extra_body"], "tool_choice_after_result": "none"}}  # fmt: skip
+    first = _create(client, input="What is the patient's latest creatinine?", **forcing)
+    call = next(item for item in first.output if item.type == "function_call")
+    output = {"type": "function_call_output", "call_id": call.call_id, "output": "1.9 mg/dL"}
+    second = _create(client, previous_response_id=first.id, input=[output], **forcing)
+    # Forced, every answer is a function_call item; after the result, tool_choice is "none".
+    assert "function_call" not in [item.type for item in second.output], second
+    assert second.status == "completed" and second.usage.output_tokens > 0
+
+
 def test_stored_response_is_retrievable_and_store_false_is_not(client, server):
     kept = _create(client, input=ASK, max_output_tokens=2)
     assert client.responses.retrieve(kept.id).id == kept.id
@@ -150,6 +164,8 @@ def test_history_items_reach_the_prompt(client):
         ({"input": "x", "tools": [{"type": "function", "name": "bad name"}]}, "tools[0].name"),
         ({"input": "x", "tool_choice": {"type": "function", "name": "nope"}, "tools": [LAB_TOOL]},
          "tool_choice.name"),
+        ({"input": "x", "tool_choice_after_result": {"type": "function", "name": "nope"},
+          "tools": [LAB_TOOL]}, "tool_choice_after_result.name"),
         ({"input": "x", "text": {"format": {"type": "json_schema", "name": "a"}}}, "text.format"),
         ({"input": "x", "text": {"format": {"type": "json_schema", "name": "a", "schema": {"type": "nope"}}}},
          "text.format.schema"),

@@ -81,6 +81,23 @@ def test_required_tool_choice_calls_one_of_the_tools(client):
     json.loads(calls[0].function.arguments)
 
 
+@pytest.mark.parametrize("tool_choice", ["required", NAMED])
+def test_forced_call_after_reasoning_that_took_all_max_tokens_is_not_started(client, tool_choice):
+    """Without a thinking_budget the reasoning may use every token: the turn then ends as
+    OpenAI's and vLLM's do, with the reasoning only and finish_reason length; no call markup of
+    galen's own in the content, and never more completion tokens than max_tokens."""
+    response = client.chat.completions.create(
+        model="smollm2", messages=ASK, tools=[LAB_TOOL, DOSE_TOOL], tool_choice=tool_choice,
+        max_tokens=8, seed=1, extra_body={"chat_template_kwargs": {"enable_thinking": True}},
+    )  # fmt: skip
+    choice = response.choices[0]
+    assert choice.finish_reason == "length", choice.model_dump()
+    assert not choice.message.tool_calls and not choice.message.content, choice.model_dump()
+    assert choice.message.model_extra["reasoning_content"]
+    assert "tool_call_errors" not in (choice.model_extra or {})
+    assert response.usage.completion_tokens == 8
+
+
 def test_streamed_tool_call_deltas_assemble_to_the_call(client):
     stream = client.chat.completions.create(
         model="smollm2",

@@ -256,10 +256,14 @@ class _Run:
             limit = min(self.budget if budget is None else budget, self.budget)
             if limit > 0:
                 yield from self._call(limit, stop_after=think.close)
+            if self.left <= 0:
+                # The reasoning took all of max_tokens: the turn ends there, as OpenAI's and
+                # vLLM's do (finish "length", no answer). A forced call is not started: it would
+                # need a token more than max_tokens, and its opening is galen's text, not the model's.
+                self.finish = "length"
+                yield from self._end()
+                return
             if think.close not in self.generated:
-                if self.left <= 0 and not self.forced:
-                    yield from self._end()
-                    return
                 yield from self._inject(f"\n{think.close}\n\n")
             elif self.answer_schema is not None and self.generated.endswith(think.close):
                 # The constraint allows no leading whitespace: write the break the model would.
@@ -277,11 +281,11 @@ class _Run:
     def _forced(self, call: ForcedCall) -> Iterator[ChatEvent]:
         yield from self._inject(call.prefix)
         if call.json_schema is not None and self.chat.engine.info.supports_json_schema:
-            yield from self._call(max(self.left, 1), schema=call.json_schema, extra_stop=call.stop)
+            yield from self._call(self.left, schema=call.json_schema, extra_stop=call.stop)
             yield from self._inject(call.suffix)
             return
         # Unconstrained: the model writes the rest of the call itself; stop at its closing tag.
-        yield from self._call(max(self.left, 1), extra_stop=(CALL_CLOSE,))
+        yield from self._call(self.left, extra_stop=(CALL_CLOSE,))
         yield from self._inject(CALL_CLOSE)
 
     def _inject(self, text: str) -> Iterator[ChatEvent]:

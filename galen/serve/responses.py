@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from galen.chat.tool_choice import effective_tool_choice
 from galen.engine.chat import ChatEvent, ChatRequest, Prepared
 from galen.errors import BadRequest, NotFound
 from galen.serve.blocks import Block, BlockAssembler, BlockEvent
@@ -55,14 +56,22 @@ def _thinking(body: ResponsesRequest) -> bool | None:
     return None if effort is None else effort != "none"
 
 
-def _tool_choice(body: ResponsesRequest) -> Any:
-    choice = body.tool_choice
+def _choice(body: ResponsesRequest, field: str) -> Any:
+    """One of the request's tool choices in chat completions' terms."""
+    choice = getattr(body, field)
     if isinstance(choice, NamedFunction):
         names = [t.name for t in body.tools or []]
         if choice.name not in names:
-            raise BadRequest("tool_choice.name", f"{choice.name!r} is not one of the tools: {names}")
+            raise BadRequest(f"{field}.name", f"{choice.name!r} is not one of the tools: {names}")
         return {"type": "function", "function": {"name": choice.name}}
-    return choice or "auto"
+    return choice
+
+
+def _tool_choice(body: ResponsesRequest, messages: list[dict[str, Any]]) -> Any:
+    """`tool_choice`, or galen's `tool_choice_after_result` once a tool result follows the last
+    user message: the rule chat completions applies (`effective_tool_choice`)."""
+    after = _choice(body, "tool_choice_after_result")
+    return effective_tool_choice(_choice(body, "tool_choice"), after, messages)
 
 
 def _tools(body: ResponsesRequest) -> list[dict[str, Any]] | None:
@@ -86,7 +95,7 @@ def _chat_request(
     turn = Turn(
         messages=system + conversation,
         tools=_tools(body),
-        tool_choice=_tool_choice(body),
+        tool_choice=_tool_choice(body, conversation),
         parallel_tool_calls=body.parallel_tool_calls,
         enable_thinking=_thinking(body),
         temperature=body.temperature,

@@ -105,6 +105,9 @@ class ResponsesRequest(GalenFields):
     top_p: float | None = Field(default=None, gt=0, le=1)
     tools: list[FunctionTool] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedFunction | None = None
+    # galen's, as in chat completions: the tool_choice once a tool result (a function_call_output)
+    # follows the last user message, so an agent can force a first call and still finish.
+    tool_choice_after_result: Literal["none", "auto", "required"] | NamedFunction | None = None
     parallel_tool_calls: bool = True
     stream: bool = False
     store: bool = True

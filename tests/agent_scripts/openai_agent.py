@@ -1,10 +1,12 @@
-"""An OpenAI Agents SDK agent on galen serve through Chat Completions, with MCP servers.
+"""An OpenAI Agents SDK agent on galen serve through Chat Completions or the Responses API,
+with MCP servers.
 
 usage: openai_agent.py SETTINGS_JSON
-SETTINGS_JSON: `base_url` (galen's /v1), `mcp` (a list of {"command", "args"} for
-MCPServerStdio), `question`, `model_settings` (ModelSettings fields: the forced tool_choice,
-max_tokens, extra_body). Tracing is off: the SDK would otherwise upload traces to OpenAI.
-MCP tools are listed once, and a tool's failure reaches the model with its reason.
+SETTINGS_JSON: `base_url` (galen's /v1), `api` ("chat": OpenAIChatCompletionsModel, the
+default; "responses": OpenAIResponsesModel, the SDK's own default model), `mcp` (a list of
+{"command", "args"} for MCPServerStdio), `question`, `model_settings` (ModelSettings fields: the
+forced tool_choice, max_tokens, extra_body). Tracing is off: the SDK would otherwise upload traces
+to OpenAI. MCP tools are listed once, and a tool's failure reaches the model with its reason.
 Prints {"final_output", "items": [...]} or {"error": TYPE, "message": ...} on the last line of
 stdout. Run in a child process by tests/test_agents_openai.py.
 """
@@ -14,7 +16,14 @@ import json
 import sys
 from contextlib import AsyncExitStack
 
-from agents import Agent, ModelSettings, OpenAIChatCompletionsModel, Runner, set_tracing_disabled
+from agents import (
+    Agent,
+    ModelSettings,
+    OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
+    Runner,
+    set_tracing_disabled,
+)
 from agents.mcp import MCPServerStdio
 from openai import AsyncOpenAI
 
@@ -32,7 +41,8 @@ def _tool_error(context, error: Exception) -> str:
 async def main(settings: dict) -> dict:
     set_tracing_disabled(True)
     client = AsyncOpenAI(base_url=settings["base_url"], api_key="EMPTY", max_retries=0)
-    model = OpenAIChatCompletionsModel(model="EpistemeAI/Reasoning-Medical-27B", openai_client=client)
+    kind = OpenAIResponsesModel if settings.get("api") == "responses" else OpenAIChatCompletionsModel
+    model = kind(model="EpistemeAI/Reasoning-Medical-27B", openai_client=client)
     async with AsyncExitStack() as stack:
         servers = []
         for i, params in enumerate(settings["mcp"]):
