@@ -101,7 +101,8 @@ def test_compare_flags_a_difference_within_repeat_noise(tmp_path) -> None:
     noisy = {"deterministic": False, "bitwise_reproducible": False,
              "repeat": {"n": 3, "scores": {"medqa": [0.5, 0.6, 0.7]}, "sd": {"medqa": 0.1}}}  # fmt: skip
     run_a = write_fake_run(tmp_path / "a", [FakeTask("medqa", 20, 10)], reproducibility=noisy)
-    run_b = write_fake_run(tmp_path / "b", [FakeTask("medqa", 20, 12)])
+    # An older run: results.json without the block (galen now always writes one).
+    run_b = write_fake_run(tmp_path / "b", [FakeTask("medqa", 20, 12)], reproducibility={})
     result = compare_runs(run_a, run_b)
     (task,) = result.tasks
     assert task.noise_sd == pytest.approx(0.1 * 2**0.5) and task.within_noise

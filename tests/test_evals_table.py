@@ -154,7 +154,7 @@ def test_table_flags_differences_within_repeat_noise(tmp_path) -> None:
     repro = {"deterministic": False, "bitwise_reproducible": False,
              "repeat": {"n": 3, "scores": {"medqa": [0.5, 0.55, 0.6]}, "sd": {"medqa": 0.05}}}  # fmt: skip
     a = write_fake_run(tmp_path / "a", [FakeTask("medqa", 20, 10)], reproducibility=repro)
-    b = write_fake_run(tmp_path / "b", [FakeTask("medqa", 20, 11)])  # older run: no block at all
+    b = write_fake_run(tmp_path / "b", [FakeTask("medqa", 20, 11)], reproducibility={})  # an older run
     table = build_table([read_run(a), read_run(b)], baseline="a")
     text = markdown(table)
     assert "+0.0500†" in text  # |0.05| < sqrt(0.05^2 + 0.05^2)
