@@ -38,7 +38,7 @@ from typing import Any
 
 from galen.data.export import think_tags, write_exports
 from galen.data.manifest import MANIFEST, LogEntry, run_id, tracked_files, write_manifest
-from galen.data.recipe import DistillConfig
+from galen.data.recipe import DistillConfig, SynthConfig
 from galen.data.record import Generation, Message, Record
 from galen.data.shards import Done, Shards, check_plan
 from galen.engine.endpoint import Answer, EndpointClient, GenParams, PromptTooLong
@@ -79,7 +79,8 @@ class Outcome:
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
 
-def params_for(settings: DistillConfig, attempt: int) -> GenParams:
+def params_for(settings: DistillConfig | SynthConfig, attempt: int) -> GenParams:
+    """Try `attempt`'s sampling: each retry moves the seed on by one (distill and synth alike)."""
     return GenParams(
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,

@@ -31,11 +31,12 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from galen.data.distill import Teacher, endpoint_teacher
+from galen.data.distill import params_for as distill_params
 from galen.data.generators import (
     GENERATORS,
     PROMPTS,
@@ -108,17 +109,10 @@ def load_templates(recipe: Recipe, structured: bool = False) -> dict[str, Templa
 
 
 def params_for(settings: SynthConfig, attempt: int, schema_of: str | None = None) -> GenParams:
-    """Try `attempt`'s settings; with `schema_of`, the reply is constrained to that generator's
-    schema."""
-    return GenParams(
-        max_tokens=settings.max_tokens,
-        temperature=settings.temperature,
-        top_p=settings.top_p,
-        top_k=settings.top_k,
-        seed=settings.seed + attempt,
-        thinking=settings.thinking,
-        response_format=response_format(schema_of) if schema_of else None,
-    )
+    """Try `attempt`'s settings (as distill does); with `schema_of`, the reply is constrained to
+    that generator's schema."""
+    params = distill_params(settings, attempt)
+    return replace(params, response_format=response_format(schema_of)) if schema_of else params
 
 
 def _reply_text(answer: Answer) -> str:
