@@ -124,15 +124,22 @@ def test_a_chunked_body_is_cut_off_at_the_limit(server_factory):
 
 def test_tokenize_is_admitted_like_a_generation(server_factory):
     server = server_factory("--parallel", "1", "--max-queue", "0")
-    body = {"messages": [{"role": "user", "content": "Write a long essay."}], "max_tokens": 300}
+    body = {
+        "messages": [{"role": "user", "content": "Write a long essay."}],
+        "max_tokens": 300,
+        "stream": True,
+    }
 
     async def fire() -> httpx.Response:
         async with httpx.AsyncClient(timeout=120) as http:
-            long = asyncio.create_task(http.post(f"{server.base_url}/chat/completions", json=body))
-            await asyncio.sleep(0.5)
-            counted = await http.post(f"{server.url}/tokenize", json={"prompt": "x " * 1000})
-            long.cancel()
-            return counted
+            # The first streamed chunk proves the one slot is taken (a fixed sleep raced on a slow
+            # CI machine); the tokenize call goes out while the stream is still open.
+            async with http.stream("POST", f"{server.base_url}/chat/completions", json=body) as long:
+                assert long.status_code == 200
+                async for line in long.aiter_lines():
+                    if line.startswith("data: "):
+                        break
+                return await http.post(f"{server.url}/tokenize", json={"prompt": "x " * 1000})
 
     assert asyncio.run(fire()).status_code == 429
 
