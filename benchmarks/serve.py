@@ -318,8 +318,8 @@ def verdicts(runs: dict[tuple[str, int], list[Result]]) -> list[str]:
         ratio = median_runs(runs[HTTP, level]).tok_s / median_runs(runs[PLAIN, level]).tok_s
         verdict = "met" if ratio >= target else "**missed**"
         out.append(
-            f"- HTTP vs plain xllamacpp at concurrency {level}: {verdict}, **{ratio:.2f}** "
-            f"(target >= {target})"
+            f"- HTTP vs plain xllamacpp at concurrency {level}: {verdict}, **{ratio:.3f}** "
+            f"(target >= {target:.2f})"
         )
     for level in TARGETS:
         if (HTTP, level) not in runs:
@@ -330,6 +330,18 @@ def verdicts(runs: dict[tuple[str, int], list[Result]]) -> list[str]:
             if (a, level) in runs and (b, level) in runs
         ]
         out.append(f"- Where it goes at concurrency {level}: " + "; ".join(steps))
+        if (WORK, level) in runs:
+            # The same work on both sides: what galen's own code (all of it) costs.
+            own = median_runs(runs[HTTP, level]).tok_s / median_runs(runs[WORK, level]).tok_s
+            out.append(
+                f"- galen's own code at concurrency {level} (HTTP vs plain+work, the same work): {own:.2f}x"
+            )
+        plain = [r.tok_s for r in runs[PLAIN, level]]
+        if len(plain) > 1:
+            out.append(
+                f"- Run-to-run spread of plain alone at concurrency {level}: "
+                f"{min(plain):.0f}-{max(plain):.0f} tok/s ({max(plain) / min(plain) - 1:.0%})"
+            )
     return out
 
 
