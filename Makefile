@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/eval_endpoint.py
 	$(BIN)/python benchmarks/vision.py
 	$(BIN)/python benchmarks/synth.py
+	$(BIN)/python benchmarks/export_gguf.py
 
 # Fuzz, load, disconnects, kill -9 of long jobs, keys, tampering: writes docs/RELIABILITY.md.
 # Takes about an hour; run it on a quiet machine (figures depend on it).
