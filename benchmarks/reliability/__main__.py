@@ -35,6 +35,10 @@ FULL: dict[str, Callable[[], Check | list[Check]]] = {
     "load": lambda: load.run(clients=64, seconds=60, warmup=1000, requests=10_000),
     "disconnect": lambda: disconnect.run(drops=5),
     "crashes": lambda: [crashes.eval_run(5), crashes.data_distill(5), crashes.train_sft(5)],
+    # One job's kills alone (the train one takes half an hour), to rerun a check after a fix.
+    "crashes-eval": lambda: crashes.eval_run(5),
+    "crashes-distill": lambda: crashes.data_distill(5),
+    "crashes-train": lambda: crashes.train_sft(5),
     "auth": auth.run,
     "verify": verify.run,
 }
@@ -43,6 +47,9 @@ QUICK: dict[str, Callable[[], Check | list[Check]]] = {
     "load": lambda: load.run(clients=16, seconds=10, warmup=50, requests=200),
     "disconnect": lambda: disconnect.run(drops=1),
     "crashes": lambda: [crashes.eval_run(1, limit=4), crashes.data_distill(1, limit=2), crashes.train_sft(1)],
+    "crashes-eval": lambda: crashes.eval_run(1, limit=4),
+    "crashes-distill": lambda: crashes.data_distill(1, limit=2),
+    "crashes-train": lambda: crashes.train_sft(1),
     "auth": auth.run,
     "verify": verify.run,
 }
