@@ -170,6 +170,12 @@ def main() -> int:
             "",
             loglik,
             "",
+            "Why the endpoint is slower was not profiled. What differs: the server scores every "
+            "token of every prompt it is sent (the output layer and a log-softmax at each position, "
+            "each token's text in the JSON), where galen in-process computes only the positions it "
+            "scores; the client sends each context alone and with each continuation, as lm-eval's "
+            "`local-completions` does (the server shares their common prefix within one call).",
+            "",
             "`--deterministic` (one call at a time, one llama.cpp slot, no prompt cache) against the default "
             f"(8 calls in flight, 8 slots), embedded SmolLM2 in this process, thinking off, greedy, "
             f"{args.max_tokens} tokens at most; two deterministic runs gave identical samples: {same}.",
