@@ -7,12 +7,14 @@ No engine is stubbed: servers run the embedded SmolLM2 through llama.cpp, as a u
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from galen.testing.server import RunningServer, free_port, start_server, stop_server
+from galen.testing.server import RunningServer, free_port, start_server, stop_server, stop_servers
 
 __all__ = ["SHARED", "RunningServer", "free_port", "needs_shared", "start_server", "stop_server"]
 
@@ -31,8 +33,7 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callabl
         return server
 
     yield make
-    for server in started:
-        stop_server(server)
+    stop_servers(started)  # all at once: a dozen servers each take a second or more to stop
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +62,18 @@ def smollm2_engine():
     from galen.models.embedded import smollm2_path
 
     engine = LlamaCppEngine(smollm2_path(), context_length=2048, parallel=2)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def smollm2_hf():
+    """SmolLM2's shipped Q4_1 GGUF on the transformers engine, in float32. transformers
+    de-quantises every tensor as it loads (~20 s), so the engine tests share this one."""
+    from galen.engine.transformers import TransformersEngine
+    from galen.models.embedded import smollm2_shipped_path
+
+    engine = TransformersEngine(smollm2_shipped_path(), model_id="smollm2", dtype="float32")
     yield engine
     engine.close()
 
@@ -126,3 +139,21 @@ def keyed_hf(server_factory: Callable[..., RunningServer]) -> RunningServer:
         "--api-key", KEYED_HF_KEY, "--served-model-name", "med-a", "--served-model-name", "med-b",
         timeout=300,  # transformers dequantises the GGUF at start-up: slower than llama.cpp
     )  # fmt: skip
+
+
+# `galen eval run` arguments: the shipped SmolLM2 GGUF, loaded by the eval process itself (no
+# server), in log-likelihood mode.
+LOGLIK_LOCAL = ("--model", "smollm2-q4_1", "--tasks", "medqa,pubmedqa", "--mode", "loglik", "--limit", "3")
+
+
+@pytest.fixture(scope="session")
+def loglik_local_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """(its output folder, the finished process) of `galen eval run LOGLIK_LOCAL` in its own
+    process, run once: test_evals_loglik checks and resumes it, test_evals_endpoint_loglik holds
+    the keyed server's log-likelihoods against it. Loading the GGUF on transformers takes ~20 s."""
+    out = tmp_path_factory.mktemp("loglik-local") / "run"
+    command = [sys.executable, "-m", "galen.cli.main", "eval", "run", *LOGLIK_LOCAL, "--output", str(out)]
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    return out, subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)

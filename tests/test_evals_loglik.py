@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
+from conftest import LOGLIK_LOCAL
 
 from galen.evals.loglik import argmax, loglik_result
 from galen.evals.task import Sample
@@ -51,22 +53,21 @@ def test_languages_expand_mmlu_prox_only() -> None:
 
 
 @pytest.mark.slow
-def test_loglik_run_end_to_end_and_resume(tmp_path) -> None:
-    out = tmp_path / "run"
-    args = _eval(
-        "run", "--model", "smollm2-q4_1", "--tasks", "medqa,pubmedqa", "--mode", "loglik", "--limit", "3"
-    )
-    first = subprocess.run([*args, "--output", str(out)], capture_output=True, text=True, timeout=600)
+def test_loglik_run_end_to_end_and_resume(loglik_local_run, tmp_path) -> None:
+    first_out, first = loglik_local_run  # medqa and pubmedqa, 3 items each, run once per session
     assert first.returncode == 0, first.stderr
     assert "mode=loglik" in first.stdout and "acc_norm" in first.stdout
-    results = json.loads((out / "results.json").read_text())
+    results = json.loads((first_out / "results.json").read_text())
     assert results["config"]["preset"] == "lm-eval" and results["config"]["engine"] == "transformers"
     medqa = results["tasks"]["medqa"]
     assert medqa["metric"] == "acc" and medqa["filter"] == "loglik" and "acc_norm" in medqa["extra"]
-    rows = [json.loads(line) for line in (out / "samples_medqa.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (first_out / "samples_medqa.jsonl").read_text().splitlines()]
     assert len(rows) == 3 and all(len(r["logliks"]) == 4 and r["method"] == "loglik" for r in rows)
     assert all(r["extracted"] == "ABCD"[max(range(4), key=lambda i: r["logliks"][i])] for r in rows)
-    again = subprocess.run([*args, "--output", str(out)], capture_output=True, text=True, timeout=600)
+    out = tmp_path / "run"  # resumed in a copy: the session's run stays as it was written
+    shutil.copytree(first_out, out)
+    args = _eval("run", *LOGLIK_LOCAL, "--output", str(out))
+    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "resumed: 6 calls" in again.stdout
     assert json.loads((out / "results.json").read_text())["tasks"]["medqa"]["value"] == medqa["value"]
 

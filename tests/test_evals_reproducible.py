@@ -15,7 +15,7 @@ from galen.evals.config import EvalConfig
 from galen.evals.runner import cache_path, evaluate
 from galen.evals.tasks import load_tasks
 
-LIMIT = 6
+LIMIT = 4  # items a run; a resumed run takes the first half from its cache and answers the rest
 
 
 def _run(output: Path, model: str = "smollm2", **settings):

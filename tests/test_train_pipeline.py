@@ -168,7 +168,7 @@ def test_export_serves_and_evaluates_before_and_after(work: Path, grpo_run: Path
         "--limit",
         "2",
         "--max-tokens",
-        "48",
+        "16",  # the folders are checked, not the answers
         "--output",
         str(after),
     )
@@ -186,7 +186,7 @@ def test_export_serves_and_evaluates_before_and_after(work: Path, grpo_run: Path
         "--limit",
         "2",
         "--max-tokens",
-        "48",
+        "16",  # the folders are checked, not the answers
         "--output",
         str(before),
     )
@@ -333,11 +333,12 @@ def test_gguf_q4_k_m_loads_on_llamacpp_and_traces_back(sft_run: Path):
     from collections import Counter
 
     import xllamacpp
-    from gguf import GGUFReader
+
+    from galen.models.gguf_meta import open_gguf
 
     invoke("train", "export", str(sft_run), "--gguf", "q4_k_m")
     file = sft_run / "export-q4_k_m" / "sft-q4_k_m.gguf"
-    types = Counter(t.tensor_type.name for t in GGUFReader(str(file)).tensors)
+    types = Counter(t.tensor_type.name for t in open_gguf(file).tensors)
     assert types["Q4_K"] and types["Q6_K"] and types["F32"], types  # rows of 576 fall back to Q5_0 / Q8_0
     params = xllamacpp.CommonParams()
     params.model.path, params.n_ctx, params.cpuparams.n_threads = str(file), 256, 1

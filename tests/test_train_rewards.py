@@ -137,10 +137,8 @@ def test_zero_advantage_fraction_and_warning():
     assert monitor.mean == 0.5
 
 
-def test_rubric_reward_asks_a_real_judge(server_factory):
-    judge = server_factory(
-        "--parallel", "1", "--context-length", "2048", "--threads", "1"
-    )  # a long grader prompt
+def test_rubric_reward_asks_a_real_judge(agent_server):
+    judge = agent_server  # the session's embedded server with a window long enough for the grader prompt
     reward = RubricReward(
         judge.base_url,
         rubric=[{"criterion": "Names hyperkalaemia as the cause", "points": 5}],

@@ -109,9 +109,8 @@ def test_the_export_answers_an_image_request(vlm: tuple[Path, dict[str, str]], s
 
 def test_the_exports_gguf_runs_on_llamacpp(vlm: tuple[Path, dict[str, str]]):
     import xllamacpp
-    from gguf import GGUFReader
 
-    from galen.models.gguf_meta import read_gguf_metadata
+    from galen.models.gguf_meta import open_gguf, read_gguf_metadata
 
     run, env = vlm
     invoke(env, "train", "export", str(run), "--gguf", "q8_0")
@@ -119,7 +118,7 @@ def test_the_exports_gguf_runs_on_llamacpp(vlm: tuple[Path, dict[str, str]]):
     meta = read_gguf_metadata(file)
     assert meta["general.architecture"] == "qwen35" and meta["galen.family"] == "qwen3.6"
     assert meta["qwen35.nextn_predict_layers"] == 1  # the MTP layer came along
-    assert any(".nextn." in t.name for t in GGUFReader(str(file)).tensors)
+    assert any(".nextn." in t.name for t in open_gguf(file).tensors)
     params = xllamacpp.CommonParams()
     params.model.path, params.n_ctx, params.cpuparams.n_threads = str(file), 256, 1
     reply = xllamacpp.Server(params).handle_completions({"prompt": "Hello", "n_predict": 4, "temperature": 0})

@@ -1,8 +1,11 @@
-"""Read the key-value metadata of a GGUF file without touching its tensors.
+"""Read the key-value metadata of a GGUF file without touching its tensors, and open a whole
+GGUF file quickly.
 
 `gguf.GGUFReader` maps every tensor and parses the whole vocabulary, which takes seconds even
 for a 135M model; serving only needs a handful of keys (architecture, context length, chat
-template, special tokens), so this reader walks the header and skips array values.
+template, special tokens), so `read_gguf_metadata` walks the header and skips array values.
+`open_gguf` is GGUFReader with array values read in one pass (see `_ArraysReader`), for the
+code that needs the tensors and every key (`galen.models.requantize.rewrite`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import struct
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from gguf import GGUFValueType
+import numpy as np
+from gguf import GGUFReader, GGUFValueType
 
 from galen.errors import ModelLoadError
 
@@ -110,3 +114,41 @@ def read_gguf_metadata(path: str | Path) -> dict[str, Any]:
             return meta
     except (OSError, ValueError, KeyError) as exc:
         raise ModelLoadError(f"cannot read GGUF metadata from {path}: {exc}") from exc
+
+
+class _ArraysReader(GGUFReader):
+    """GGUFReader, reading each array value in one pass instead of element by element.
+
+    GGUFReader makes two numpy views for every element of an array (and calls itself for each):
+    about 10 s for the 248K-token vocabularies of Qwen and Gemma (tokens, merges, token types),
+    each time a file is opened. Here a numeric array is one view, and the elements of a string
+    array are memoryview slices found in one loop. `ReaderField.contents()` returns the same
+    values; what differs is the layout of `parts` (a string's length is not a part) and `data`
+    (one index for a numeric array's values), which only GGUFReader's own parsing uses.
+    """
+
+    def _get_field_parts(
+        self, orig_offs: int, raw_type: int
+    ) -> tuple[int, list[Any], list[int], list[GGUFValueType]]:
+        if raw_type != GGUFValueType.ARRAY or self.byte_order != "I":
+            return super()._get_field_parts(orig_offs, raw_type)
+        raw_itype, alen = self._get(orig_offs, np.uint32), self._get(orig_offs + 4, np.uint64)
+        itype, count, offs = GGUFValueType(int(raw_itype[0])), int(alen[0]), orig_offs + 12
+        types = [GGUFValueType.ARRAY, itype]
+        if itype == GGUFValueType.STRING and count:
+            buffer, parts = memoryview(self.data), [raw_itype, alen]
+            for _ in range(count):
+                (length,) = struct.unpack_from("<Q", buffer, offs)
+                parts.append(buffer[offs + 8 : offs + 8 + length])
+                offs += 8 + length
+            return offs - orig_offs, parts, list(range(2, 2 + count)), types
+        nptype = self.gguf_scalar_to_np.get(itype)
+        if nptype is None or not count:  # nested arrays, empty arrays: GGUFReader's own way
+            return super()._get_field_parts(orig_offs, raw_type)
+        values = self._get(offs, nptype, count)
+        return offs + int(values.nbytes) - orig_offs, [raw_itype, alen, values], [2], types
+
+
+def open_gguf(path: str | Path) -> GGUFReader:
+    """A GGUFReader of `path` (its tensors memory-mapped), whose array values read in one pass."""
+    return _ArraysReader(str(path))

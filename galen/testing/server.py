@@ -63,8 +63,18 @@ def start_server(
 
 
 def stop_server(server: RunningServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
+    stop_servers([server])
+
+
+def stop_servers(servers: list[RunningServer], timeout: float = 15) -> None:
+    """SIGTERM to every server at once, then wait for each (killed after `timeout` s): each drains
+    and releases its engine in parallel, not one after another."""
+    for server in servers:
+        server.process.terminate()
+    deadline = time.monotonic() + timeout
+    for server in servers:
+        try:
+            server.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()

@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFReader, GGUFValueType, quants
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFValueType, quants
+
+from galen.models.gguf_meta import open_gguf
 
 Q = GGMLQuantizationType
 LLAMA_FTYPE_MOSTLY_Q4_K_M = 15  # llama.cpp's file type number for Q4_K_M
@@ -95,7 +97,7 @@ class Q4KMixer:
 
     @classmethod
     def for_file(cls, path: Path) -> Q4KMixer:
-        reader = GGUFReader(str(path))
+        reader = open_gguf(path)
         arch = str(reader.fields["general.architecture"].contents())
         count = reader.fields.get(f"{arch}.block_count")
         names = {t.name for t in reader.tensors}
