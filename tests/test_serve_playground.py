@@ -135,6 +135,8 @@ def test_a_question_streams_reasoning_and_answer_into_their_places(playground):
 def test_stop_cancels_the_generation_on_the_server(playground, server):
     page = playground.open().page
     playground.set("Seed", 3)
+    # -1: no budget, not even the stand-in's default of 32 tokens, so the reasoning runs on.
+    playground.set("Thinking budget (tokens)", -1)
     tokens_before = _completion_tokens(server)
     playground.ask(LONG)
     answer = playground.answers().last
