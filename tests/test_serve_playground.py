@@ -99,6 +99,8 @@ def test_page_loads_offline_with_the_notice_and_every_control_labelled(playgroun
     )
     assert sticking_out == []
     expect(page.get_by_label("Thinking", exact=True)).to_be_checked()  # chatml_think thinks by default
+    budget = page.get_by_label("Thinking budget (tokens)", exact=True)
+    expect(budget).to_have_attribute("placeholder", "model default: 32")  # the stand-in's default
     expect(page.get_by_text("Attach image or video")).to_be_hidden()  # SmolLM2 takes no media
     assert all(url.startswith(playground.url) for url in playground.urls), playground.urls
 
