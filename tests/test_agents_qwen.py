@@ -4,9 +4,12 @@ The agent (Qwen-Agent 0.0.34, `qwenvl_oai` with `use_raw_api`) sends galen its M
 returns a tool call, Qwen-Agent runs it on the real MCP server, sends the result back, and the
 model answers. The 135M stand-in seldom calls a tool on its own, so the call is forced with
 `tool_choice` in the agent's `extra_body`; galen's `tool_choice_after_result: "none"` lets the
-model answer once the result is in (Qwen-Agent sends one config every turn). Everything else
-is real: the card's MCP filesystem server from npm (installed into ./node_modules by `make
-install`, started by the card's own `npx` command), `galen mcp`, and galen's engines.
+model answer once the result is in (Qwen-Agent sends one config every turn). No thinking
+budget is sent where the stand-in's default (32 tokens) is what the call needs: the snippet then
+runs as a user of `galen serve` runs it. Everything else is real: the card's MCP filesystem
+server from npm (installed into ./node_modules by `make install`, started by the card's own
+`npx` command), `galen mcp`, and galen's engines. The card lists no `code_interpreter`, and
+none is added (it needs a Docker daemon: docs/serve.md#qwen-agent-the-cards-snippet).
 """
 
 from __future__ import annotations
@@ -52,8 +55,7 @@ def test_card_snippet_runs_the_npm_filesystem_server(agent_server, tmp_path):
     messages = _run(
         agent_server.base_url,
         {"filesystem": filesystem},
-        {"tool_choice": _named("filesystem-list_allowed_directories"), "tool_choice_after_result": "none",
-         "thinking_budget": 32},
+        {"tool_choice": _named("filesystem-list_allowed_directories"), "tool_choice_after_result": "none"},
         max_tokens=96,
     )  # fmt: skip
     calls, results = _calls(messages), _results(messages)
@@ -66,7 +68,7 @@ def test_required_tool_choice_calls_galen_mcp(agent_server, tmp_path):
     messages = _run(
         agent_server.base_url,
         {"galen": galen_mcp("--runs", str(tmp_path))},
-        {"tool_choice": "required", "tool_choice_after_result": "none", "thinking_budget": 32},
+        {"tool_choice": "required", "tool_choice_after_result": "none"},  # the default budget: 32
         max_tokens=600,  # room for a forced call's strings (200 characters each at most)
     )
     calls, results = _calls(messages), _results(messages)

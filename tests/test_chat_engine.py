@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from galen.engine.chat import ChatEngine, ChatRequest
+from galen.engine.chat import NO_BUDGET, ChatEngine, ChatRequest
 from galen.engine.sampling import SamplingParams
 from galen.models.source import resolve
 
@@ -36,6 +36,18 @@ def test_thinking_budget_forces_an_answer(chat):
     result = chat.complete(ChatRequest(ASK, SamplingParams(max_tokens=40, seed=2), thinking_budget=5))
     assert result.output.reasoning_closed
     assert result.completion_tokens <= 40
+
+
+def test_the_embedded_default_budget_and_what_replaces_it(chat):
+    """SmolLM2's default of 32 tokens belongs to the embedded model, not to its template's
+    family: the same weights loaded from their path have none."""
+    assert chat.thinking_budget(ChatRequest(ASK)) == 32
+    assert chat.thinking_budget(ChatRequest(ASK, thinking_budget=5)) == 5
+    assert chat.thinking_budget(ChatRequest(ASK, thinking_budget=0)) == 0
+    assert chat.thinking_budget(ChatRequest(ASK, thinking_budget=NO_BUDGET)) is None
+    same_weights = resolve(chat.source.location, chat_template="chatml_think")
+    assert same_weights.profile.family == "chatml-think" and same_weights.thinking_budget is None
+    assert resolve("smollm2").thinking_budget is None  # its own ChatML template: it never thinks
 
 
 def test_max_tokens_past_the_window_is_clamped(chat):

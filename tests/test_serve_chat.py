@@ -140,6 +140,27 @@ def test_thinking_budget_closes_reasoning_and_answers(client):
     assert response.usage.completion_tokens <= 40
 
 
+def test_the_stand_in_has_a_default_thinking_budget_a_request_can_replace(client, server):
+    """The embedded SmolLM2 reasons for at most 32 tokens unless a request says otherwise
+    (docs/serve.md#thinking): without a budget it answers exactly as with `thinking_budget: 32`,
+    and -1 lifts the default, so its reasoning runs on (greedy, so the three are comparable)."""
+    card = httpx.get(f"{server.base_url}/models", timeout=30).json()["data"][0]
+    assert card["capabilities"]["thinking_budget"] == 32 and card["fingerprint"]["thinking_budget"] == 32
+
+    def ask(**extra):
+        return client.chat.completions.create(
+            model="smollm2", messages=_ask(), max_tokens=64, temperature=0, extra_body=extra
+        ).choices[0].message
+
+    default, explicit, lifted = ask(), ask(thinking_budget=32), ask(thinking_budget=-1)
+    assert (default.reasoning_content, default.content) == (explicit.reasoning_content, explicit.content)
+    assert default.reasoning_content and default.content  # closed by galen, then answered
+    assert len(lifted.reasoning_content) > len(default.reasoning_content)
+    body = {"messages": _ask(), "thinking_budget": -2}
+    below = httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=30)
+    assert below.status_code == 400 and below.json()["error"]["param"] == "thinking_budget"
+
+
 def test_history_takes_reasoning_or_reasoning_content(client):
     for key in ("reasoning", "reasoning_content"):
         messages = [

@@ -99,6 +99,8 @@ def test_page_loads_offline_with_the_notice_and_every_control_labelled(playgroun
     )
     assert sticking_out == []
     expect(page.get_by_label("Thinking", exact=True)).to_be_checked()  # chatml_think thinks by default
+    budget = page.get_by_label("Thinking budget (tokens)", exact=True)
+    expect(budget).to_have_attribute("placeholder", "model default: 32")  # the stand-in's default
     expect(page.get_by_text("Attach image or video")).to_be_hidden()  # SmolLM2 takes no media
     assert all(url.startswith(playground.url) for url in playground.urls), playground.urls
 
@@ -135,6 +137,8 @@ def test_a_question_streams_reasoning_and_answer_into_their_places(playground):
 def test_stop_cancels_the_generation_on_the_server(playground, server):
     page = playground.open().page
     playground.set("Seed", 3)
+    # -1: no budget, not even the stand-in's default of 32 tokens, so the reasoning runs on.
+    playground.set("Thinking budget (tokens)", -1)
     tokens_before = _completion_tokens(server)
     playground.ask(LONG)
     answer = playground.answers().last

@@ -112,8 +112,10 @@ def test_401_asks_for_the_key_and_keeps_it_for_the_session(context, keyed):
 def test_429_says_the_server_is_busy(context, keyed):
     playground = _with_key(context, keyed)
     page = playground.page
-    # Seed 3 runs this to max_tokens (900 tokens: a minute here), so the one slot stays taken.
-    body = {"messages": [{"role": "user", "content": LONG}], "max_tokens": 900, "seed": 3, "stream": True}
+    # Seed 3 with no thinking budget (-1: not even the stand-in's default) runs this to max_tokens
+    # (900 tokens: a minute here), so the one slot stays taken.
+    body = {"messages": [{"role": "user", "content": LONG}], "max_tokens": 900, "seed": 3, "stream": True,
+            "thinking_budget": -1}  # fmt: skip
     headers = {"Authorization": f"Bearer {KEY}"}
     url = f"{keyed.base_url}/chat/completions"
     _wait_idle(keyed)  # the page's first answer has let go of the slot
@@ -154,6 +156,7 @@ def test_an_error_mid_stream_then_a_server_gone(context, doomed):
     page.get_by_label("Thinking", exact=True).check()
     playground.set("Max tokens", "")
     playground.set("Seed", 3)
+    playground.set("Thinking budget (tokens)", -1)  # no budget: the reasoning runs on
     playground.ask(LONG)
     answer = playground.answers().last
     expect(answer.locator("details.thinking")).to_be_visible(timeout=SLOW)  # reasoning is coming

@@ -83,12 +83,13 @@ def test_required_tool_choice_calls_one_of_the_tools(client):
 
 @pytest.mark.parametrize("tool_choice", ["required", NAMED])
 def test_forced_call_after_reasoning_that_took_all_max_tokens_is_not_started(client, tool_choice):
-    """Without a thinking_budget the reasoning may use every token: the turn then ends as
-    OpenAI's and vLLM's do, with the reasoning only and finish_reason length; no call markup of
-    galen's own in the content, and never more completion tokens than max_tokens."""
+    """Without a thinking_budget (-1: not even the stand-in's default) the reasoning may use
+    every token: the turn then ends as OpenAI's and vLLM's do, with the reasoning only and
+    finish_reason length; no call markup of galen's own in the content, and never more
+    completion tokens than max_tokens."""
     response = client.chat.completions.create(
-        model="smollm2", messages=ASK, tools=[LAB_TOOL, DOSE_TOOL], tool_choice=tool_choice,
-        max_tokens=8, seed=1, extra_body={"chat_template_kwargs": {"enable_thinking": True}},
+        model="smollm2", messages=ASK, tools=[LAB_TOOL, DOSE_TOOL], tool_choice=tool_choice, max_tokens=8,
+        seed=1, extra_body={"chat_template_kwargs": {"enable_thinking": True}, "thinking_budget": -1},
     )  # fmt: skip
     choice = response.choices[0]
     assert choice.finish_reason == "length", choice.model_dump()

@@ -5,7 +5,8 @@ the prompt is rendered with the model's template (`chat.template`), the output i
 one parser (`chat.parser`), and two features that need more than one engine call live here:
 
 - `thinking_budget`: reasoning is generated up to the budget; if the think block is still open,
-  galen closes it and lets the model answer.
+  galen closes it and lets the model answer. A request without one gets the model's default
+  (`ModelSource.thinking_budget`: the embedded SmolLM2's, see `models.embedded`); -1 asks for none.
 - forced tool calls (`tool_choice` required or named): after the reasoning, the call's opening
   is appended and the model completes it (see `chat.tool_choice`).
 - structured outputs (`output_format`): the answer after the reasoning is generated under the
@@ -33,6 +34,10 @@ from galen.errors import BadRequest, ContextWindowExceeded, ModelLoadError
 from galen.media import MediaInput, MediaPolicy, collect_media
 from galen.models.source import ModelSource
 
+# A request's `thinking_budget` that lifts the model's default budget (llama.cpp's
+# `--reasoning-budget -1` means the same).
+NO_BUDGET = -1
+
 
 @dataclass
 class ChatRequest:
@@ -46,7 +51,7 @@ class ChatRequest:
     enable_thinking: bool | None = None
     preserve_thinking: bool | None = None
     template_kwargs: dict[str, Any] = field(default_factory=dict)
-    thinking_budget: int | None = None
+    thinking_budget: int | None = None  # None: the model's default; NO_BUDGET: none
     mm_processor_kwargs: dict[str, Any] | None = None  # video frame sampling (fps, num_frames, ...)
     output_format: OutputFormat | None = None  # a JSON constraint on the answer (response_format)
     logprobs: int | None = None  # None: none; k: each generated token's, with k alternatives
@@ -116,6 +121,14 @@ class ChatEngine:
         if wanted is None:
             wanted = self.profile.thinks_by_default
         return bool(wanted) and self.profile.supports_thinking
+
+    def thinking_budget(self, request: ChatRequest) -> int | None:
+        """Reasoning tokens allowed: the request's budget, else the model's default; None: no
+        limit but max_tokens."""
+        budget = request.thinking_budget
+        if budget is None:
+            return self.source.thinking_budget
+        return None if budget == NO_BUDGET else budget
 
     def default_sampling(self, thinking: bool) -> SamplingParams:
         """The family's preset for this mode; in the model's default mode, the model's own
@@ -249,7 +262,7 @@ class _Run:
 
     def events(self) -> Iterator[ChatEvent]:
         think = self.chat.profile.think
-        budget = self.request.thinking_budget
+        budget = self.chat.thinking_budget(self.request)
         # Reasoning first, in its own call, when the answer after it is forced or constrained.
         separate = budget is not None or self.forced or self.answer_schema is not None
         if self.prompt.starts_in_reasoning and think and separate:

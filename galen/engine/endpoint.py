@@ -186,8 +186,9 @@ class EndpointClient:
         )
         self.fingerprint: dict[str, Any] = {"endpoint": self.base_url, "model": self.model}
         # What the server says it serves (galen serve: the weights' and template's hashes; vLLM:
-        # the path it loaded; any server: a revision): part of the call cache's key.
-        for key in (*SERVED_IDENTITY, "location", "family"):
+        # the path it loaded; any server: a revision; galen's default thinking budget): part of
+        # the call cache's key.
+        for key in (*SERVED_IDENTITY, "location", "family", "thinking_budget"):
             if reported.get(key):
                 self.fingerprint[key] = reported[key]
 

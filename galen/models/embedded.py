@@ -64,6 +64,14 @@ EMBEDDED: dict[str, Callable[[], Path]] = {
 DEFAULT_ALIASES = ("EpistemeAI/Reasoning-Medical-27B",)
 DEFAULT_TEMPLATE = "chatml_think"
 
+# A default thinking budget (tokens) for embedded models whose weights were never trained to
+# reason: served with a template that opens a think block (chatml_think, as `galen serve` does by
+# default), SmolLM2 seldom writes `</think>`, so without a budget its reasoning runs to
+# max_tokens and no answer or forced tool call ever comes. galen closes the block after this
+# many tokens unless a request sets its own `thinking_budget` (-1: none). Models galen trains or
+# loads from a path get no default: one trained to close its block must not have its reasoning cut.
+THINKING_BUDGETS: dict[str, int] = {"smollm2": 32, "smollm2-q4_1": 32}
+
 # Where each embedded model comes from on the hub, and its licence: what a model card of a
 # model trained from it states (`galen.train.card`). tiny-qwen3.6 is galen's own random build
 # of the Qwen3.6 architecture (Apache-2.0, as Qwen3.6 is), with no hub original.

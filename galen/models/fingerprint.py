@@ -7,6 +7,9 @@ The one description of "the model" that the eval call cache keys on, that result
      "weights_sha256": "<galen.files.weights_sha256 of the weight files>",
      "template_sha256": "<sha256 of the chat template text in use>"}
 
+A model with a default thinking budget (the embedded SmolLM2: `models.embedded`) adds
+`"thinking_budget": N`, since the budget changes its answers.
+
 Re-exporting a different model into the same folder changes `weights_sha256`, so a cached answer
 of the old model is never reused. Weight hashes are cached by path, size and modification time,
 so only the first use of a file reads it (a later call costs a `stat`). A remote model has no
@@ -31,7 +34,7 @@ def fingerprint(source: ModelSource) -> dict[str, Any]:
     """The source's fingerprint (see the module docstring)."""
     if source.kind == "remote":
         return {"model": source.model_id, "kind": "remote", "endpoint": source.location}
-    return {
+    found = {
         "model": source.model_id,
         "kind": source.kind,
         "location": source.location,
@@ -39,6 +42,9 @@ def fingerprint(source: ModelSource) -> dict[str, Any]:
         "weights_sha256": weights_sha256(Path(source.location)),
         "template_sha256": template_sha256(source.chat_template),
     }
+    if source.thinking_budget is not None:
+        found["thinking_budget"] = source.thinking_budget
+    return found
 
 
 def model_input(fp: dict[str, Any], role: str = "model") -> FileRef:

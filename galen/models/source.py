@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from galen.errors import ModelLoadError
-from galen.models.embedded import DEFAULT_MODEL, EMBEDDED
+from galen.models.embedded import DEFAULT_MODEL, EMBEDDED, THINKING_BUDGETS
 from galen.models.families import detect_family, get_family
 from galen.models.generation import folder_defaults, gguf_defaults
 from galen.models.gguf_meta import read_gguf_metadata
@@ -38,6 +38,9 @@ class ModelSource:
     extra: dict[str, Any] = field(default_factory=dict)
     # The model's own sampling defaults (galen.models.generation), e.g. {"temperature": 0.0}.
     generation: dict[str, Any] = field(default_factory=dict)
+    # Reasoning tokens allowed when a request sets no `thinking_budget` (None: no limit but
+    # max_tokens); only embedded models never trained to close a think block have one.
+    thinking_budget: int | None = None
 
 
 def shipped_template(name: str) -> str:
@@ -154,9 +157,12 @@ def resolve(
             "remote", spec.rstrip("/"), model_id or spec, template, family or (None if template else "chatml")
         )
     if spec in EMBEDDED:
-        return resolve(
+        source = resolve(
             str(EMBEDDED[spec]()), model_id=model_id or spec, chat_template=chat_template, family=family
         )
+        # The default budget only means something where the template opens a think block.
+        budget = THINKING_BUDGETS.get(spec) if source.profile.supports_thinking else None
+        return replace(source, thinking_budget=budget)
     path = Path(spec).expanduser()
     if path.is_file() and path.suffix == ".gguf":
         return from_gguf(path, model_id, template, family)

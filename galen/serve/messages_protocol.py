@@ -59,7 +59,8 @@ class ToolChoice(BaseModel):
 class Thinking(BaseModel):
     """`enabled` turns galen's thinking on, with `budget_tokens` as its thinking budget (Anthropic
     asks for at least 1,024; galen takes any budget, as small models need small ones);
-    `disabled` turns it off; `adaptive` and `between_tools` turn it on without a budget.
+    `disabled` turns it off; `adaptive` and `between_tools` turn it on with no budget of their
+    own (the model's default budget applies, as without `budget_tokens`).
     `display: omitted` sends thinking blocks without their text."""
 
     type: Literal["enabled", "disabled", "adaptive", "between_tools"]

@@ -30,6 +30,8 @@ def _card(state: ServerState, model_id: str, weights: dict[str, Any]) -> dict[st
         "capabilities": {
             "thinking": profile.supports_thinking,
             "thinking_default": profile.thinks_by_default,
+            # Reasoning tokens a request without `thinking_budget` gets (null: no limit).
+            "thinking_budget": chat.source.thinking_budget,
             "tools": profile.supports_tools,
             "tool_format": profile.tool_format,
             "vision": chat.source.vision,

@@ -173,7 +173,7 @@ class ChatCompletionRequest(SamplingFields):
     # Aliases some providers use at the top level (the card mentions Alibaba Cloud's).
     enable_thinking: bool | None = None
     preserve_thinking: bool | None = None
-    thinking_budget: int | None = Field(default=None, ge=0)
+    thinking_budget: int | None = Field(default=None, ge=-1)  # -1: none, not even the model default
     response_format: ResponseFormat | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)

@@ -40,7 +40,7 @@ class GalenFields(BaseModel):
     chat_template_kwargs: dict[str, Any] | None = None
     enable_thinking: bool | None = None
     preserve_thinking: bool | None = None
-    thinking_budget: int | None = Field(default=None, ge=0)
+    thinking_budget: int | None = Field(default=None, ge=-1)  # -1: none, not even the model default
 
 
 @dataclass

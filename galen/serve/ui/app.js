@@ -116,6 +116,9 @@ function applyModel() {
   const caps = currentModel()?.capabilities || {};
   $("thinking").disabled = $("thinking-budget").disabled = !caps.thinking;
   $("thinking").checked = Boolean(caps.thinking && caps.thinking_default);
+  // Empty sends no budget: the model's default (the embedded SmolLM2 has one) applies.
+  const budget = caps.thinking_budget;
+  $("thinking-budget").placeholder = budget == null ? "none" : `model default: ${budget}`;
   $("tools").disabled = $("tool-choice").disabled = !caps.tools;
   const media = caps.media || [];
   $("attach-wrap").hidden = media.length === 0;
