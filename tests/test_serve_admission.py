@@ -128,6 +128,10 @@ def test_tokenize_is_admitted_like_a_generation(server_factory):
         "messages": [{"role": "user", "content": "Write a long essay."}],
         "max_tokens": 300,
         "stream": True,
+        # No thinking budget: the stand-in then reasons until max_tokens, so the slot stays taken.
+        # With its default budget of 32 the first chunk could come with the whole reasoning and a
+        # short answer could end the stream before /tokenize arrived (seen on a fresh clone).
+        "thinking_budget": -1,
     }
 
     async def fire() -> httpx.Response:
